@@ -1,0 +1,104 @@
+"""Money is Decimal end to end and exact on both databases."""
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from webapp.core.money import (MoneyError, Money, ScaledDecimal, format_amount, parse_amount, quantize,
+                               to_decimal)
+from webapp.extensions import db
+
+_md = sa.MetaData()
+probe = sa.Table("money_probe", _md, sa.Column("id", sa.Integer, primary_key=True),
+                 sa.Column("amount", Money()), sa.Column("price", ScaledDecimal(6, 20)))
+
+
+@pytest.fixture
+def table(app):
+    with app.app_context():
+        _md.create_all(db.engine)
+        yield db.engine
+        _md.drop_all(db.engine)
+
+
+def test_hundred_thousand_cents_sum_to_exactly_one_thousand(table):
+    with table.begin() as conn:
+        conn.execute(probe.insert(), [{"amount": Decimal("0.01")} for _ in range(100_000)])
+        total = conn.execute(sa.select(sa.func.sum(probe.c.amount))).scalar_one()
+    assert isinstance(total, Decimal)
+    assert total == Decimal("1000.00")
+    assert str(total.quantize(Decimal("0.01"))) == "1000.00"
+
+
+@pytest.mark.parametrize("value", [Decimal("9999999999999.99"), Decimal("9999999999999"),
+                                   Decimal("-9999999999999.99"), Decimal("0.001"), Decimal("123.456")])
+def test_large_and_small_amounts_round_trip_unchanged(table, value):
+    with table.begin() as conn:
+        conn.execute(probe.insert(), {"amount": value})
+        back = conn.execute(sa.select(probe.c.amount)).scalar_one()
+    assert back == value and isinstance(back, Decimal)
+
+
+def test_vnd_thirteen_digit_amount_round_trips(table):
+    vnd = quantize(Decimal("1234567890123"), "VND")
+    with table.begin() as conn:
+        conn.execute(probe.insert(), {"amount": vnd})
+        assert conn.execute(sa.select(probe.c.amount)).scalar_one() == Decimal("1234567890123")
+
+
+def test_more_places_than_the_column_holds_is_refused_not_rounded(table):
+    with pytest.raises(sa.exc.StatementError) as err:
+        with table.begin() as conn:
+            conn.execute(probe.insert(), {"amount": Decimal("0.0001")})
+    assert isinstance(err.value.orig, MoneyError)
+
+
+def test_unit_prices_keep_six_places(table):
+    with table.begin() as conn:
+        conn.execute(probe.insert(), {"price": Decimal("12.345678")})
+        assert conn.execute(sa.select(probe.c.price)).scalar_one() == Decimal("12.345678")
+
+
+@pytest.mark.parametrize("code,value,expected", [
+    ("VND", "12345.5", "12346"), ("VND", "12344.49", "12344"),
+    ("INR", "10.005", "10.01"), ("INR", "10.004", "10.00"), ("INR", "-10.005", "-10.01"),
+    ("KWD", "1.0005", "1.001"), ("KWD", "1.0004", "1.000"),
+    ("USD", "2.675", "2.68"),  # as a float 2.675 is 2.67499…; Decimal is exact
+])
+def test_each_currency_rounds_to_its_precision_half_up(code, value, expected):
+    assert str(quantize(Decimal(value), code, ROUND_HALF_UP)) == expected
+
+
+def test_rounding_mode_is_explicit():
+    assert str(quantize(Decimal("10.005"), "INR", ROUND_HALF_EVEN)) == "10.00"
+    assert str(quantize(Decimal("10.015"), "INR", ROUND_HALF_EVEN)) == "10.02"
+
+
+def test_floats_never_become_amounts():
+    with pytest.raises(MoneyError):
+        to_decimal(0.1)
+    with pytest.raises(MoneyError):
+        to_decimal(True)
+
+
+@pytest.mark.parametrize("text,kwargs,error", [
+    ("", {}, "Enter a number"), ("abc", {}, "not a number"), ("NaN", {}, "finite"), ("Infinity", {}, "finite"),
+    ("-5", {}, "negative"), ("0", {"allow_zero": False}, "more than zero"), ("1e30", {}, "too large"),
+    ("1.234", {"code": "INR"}, "at most 2"), ("1.5", {"code": "VND"}, "whole number"),
+])
+def test_parse_amount_refuses_what_a_user_cannot_mean(text, kwargs, error):
+    with pytest.raises(MoneyError, match=error):
+        parse_amount(text, **kwargs)
+
+
+def test_parse_amount_accepts_grouping():
+    assert parse_amount("1,23,456.50", code="INR") == Decimal("123456.50")
+    assert parse_amount(" 12 000 ", code="VND") == Decimal("12000")
+
+
+@pytest.mark.parametrize("value,code,text", [
+    ("12345678.9", "INR", "1,23,45,678.90"), ("1234567", "VND", "1,234,567"), ("1.5", "KWD", "1.500"),
+    ("-1000.5", "USD", "-1,000.50"), ("1.005", "INR", "1.005"),  # formatting never rounds
+])
+def test_formatting(value, code, text):
+    assert format_amount(Decimal(value), code) == text

@@ -1,0 +1,193 @@
+"""The audit trail: who changed what, when, from where, old and new values.
+
+Models that set `__audited__ = True` are recorded automatically: after each
+flush, every inserted, updated or deleted row of such a model becomes one
+audit row with the changed columns' old and new values, in the same
+transaction as the change (so a rolled-back change leaves no audit row, and a
+committed one always has its row). Services add business events that are not
+column changes (an override, an export, a login) with `record_event`.
+
+Who, IP and user agent come from the actor context, set once per request or
+job. High-volume append-only rows (journal lines, stock moves) are not audited
+row by row; their documents are.
+"""
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from webapp.core.clock import now
+from webapp.core.tenancy import TenantScoped, current_org_id_or_none
+from webapp.extensions import db
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+_actor: ContextVar[Actor] = ContextVar("smepulse_actor", default=Actor())
+_action: ContextVar[str | None] = ContextVar("smepulse_audit_action", default=None)
+
+
+class AuditLog(TenantScoped, db.Model):
+    """One recorded change or event."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        sa.Index("ix_audit_log_org_at", "org_id", "at"),
+        sa.Index("ix_audit_log_org_record", "org_id", "record_type", "record_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=now)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    #: e.g. "create", "update", "delete", or a business event such as "invoice.post".
+    action: Mapped[str] = mapped_column(sa.String(60))
+    record_type: Mapped[str] = mapped_column(sa.String(60))
+    record_id: Mapped[int | None]
+    old: Mapped[dict | None] = mapped_column(sa.JSON)
+    new: Mapped[dict | None] = mapped_column(sa.JSON)
+    ip: Mapped[str | None] = mapped_column(sa.String(64))
+    user_agent: Mapped[str | None] = mapped_column(sa.String(300))
+
+
+def set_actor(user_id: int | None, ip: str | None = None, user_agent: str | None = None):
+    return _actor.set(Actor(user_id, ip, (user_agent or "")[:300] or None))
+
+
+def reset_actor(token) -> None:
+    _actor.reset(token)
+
+
+def current_actor() -> Actor:
+    return _actor.get()
+
+
+@contextmanager
+def acting_as(user_id: int | None, ip: str | None = None, user_agent: str | None = None):
+    token = set_actor(user_id, ip, user_agent)
+    try:
+        yield
+    finally:
+        _actor.reset(token)
+
+
+@contextmanager
+def action(name: str):
+    """Name the business action behind the changes flushed inside the block."""
+    token = _action.set(name)
+    try:
+        yield
+    finally:
+        _action.reset(token)
+
+
+def _plain(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+#: Columns never copied into the trail.
+SECRET_COLUMNS = {"password_hash", "token_hash", "data", "content"}
+
+
+def _columns(obj) -> list[str]:
+    return [c.key for c in sa.inspect(type(obj)).column_attrs if c.key not in SECRET_COLUMNS]
+
+
+def _row(record_type, record_id, action_name, old, new, org_id):
+    actor = _actor.get()
+    return {"org_id": org_id, "at": now(), "user_id": actor.user_id, "action": action_name,
+            "record_type": record_type, "record_id": record_id, "old": old, "new": new,
+            "ip": actor.ip, "user_agent": actor.user_agent}
+
+
+def record_event(name: str, record=None, *, record_type: str | None = None,
+                 record_id: int | None = None, old: dict | None = None, new: dict | None = None) -> None:
+    """Write one business event (an override, an export, a login) to the trail."""
+    org_id = getattr(record, "org_id", None) or current_org_id_or_none()
+    if org_id is None:
+        return
+    rtype = record_type or (record.__tablename__ if record is not None else "event")
+    rid = record_id if record_id is not None else getattr(record, "id", None)
+    db.session.execute(sa.insert(AuditLog.__table__).values(
+        **_row(rtype, rid, name, _jsonable(old), _jsonable(new), org_id)))
+
+
+def _jsonable(values):
+    if values is None:
+        return None
+    return {k: _plain(v) for k, v in values.items()}
+
+
+def install() -> None:
+    if getattr(install, "done", False):
+        return
+    install.done = True
+
+    @event.listens_for(Session, "after_flush")
+    def _record_changes(session, flush_context):
+        rows = []
+        name = _action.get()
+        for obj in session.new:
+            if getattr(obj, "__audited__", False):
+                new = {k: _plain(getattr(obj, k)) for k in _columns(obj)}
+                rows.append(_row(obj.__tablename__, getattr(obj, "id", None), name or "create",
+                                 None, new, getattr(obj, "org_id", None)))
+        for obj in session.dirty:
+            if not getattr(obj, "__audited__", False) or not session.is_modified(obj):
+                continue
+            state = sa.inspect(obj)
+            old, new = {}, {}
+            for key in _columns(obj):
+                hist = state.attrs[key].history
+                if hist.has_changes():
+                    old[key] = _plain(hist.deleted[0] if hist.deleted else None)
+                    new[key] = _plain(hist.added[0] if hist.added else None)
+            if new:
+                rows.append(_row(obj.__tablename__, obj.id, name or "update", old, new,
+                                 getattr(obj, "org_id", None)))
+        for obj in session.deleted:
+            if getattr(obj, "__audited__", False):
+                old = {k: _plain(getattr(obj, k)) for k in _columns(obj)}
+                rows.append(_row(obj.__tablename__, obj.id, name or "delete", old, None,
+                                 getattr(obj, "org_id", None)))
+        rows = [r for r in rows if r["org_id"] is not None]
+        if not rows:
+            return
+        conn = session.connection()
+        current = current_org_id_or_none()
+        foreign = [r for r in rows if r["org_id"] != current]
+        if conn.dialect.name == "postgresql" and foreign:
+            # A row filed under an organization other than the active one
+            # (the organization being created at sign-up): the audit writer
+            # tells row-level security which organization it writes for.
+            for org_id in {r["org_id"] for r in foreign}:
+                conn.exec_driver_sql("SELECT set_config('app.org_id', %s, true)", (str(org_id),))
+                conn.execute(sa.insert(AuditLog.__table__), [r for r in foreign if r["org_id"] == org_id])
+            conn.exec_driver_sql("SELECT set_config('app.org_id', %s, true)",
+                                 ("" if current is None else str(current),))
+            rows = [r for r in rows if r["org_id"] == current]
+        if rows:
+            conn.execute(sa.insert(AuditLog.__table__), rows)

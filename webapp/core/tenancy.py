@@ -1,0 +1,186 @@
+"""Organization scoping, in this one place.
+
+Every business row carries `org_id` through the `TenantScoped` mixin. The
+current organization lives in a context variable, set once per request from
+the user's membership (`activate`) or around a job or CLI command
+(`tenant(org_id)`). While it is set, every ORM statement of the session gets
+`org_id = current` on every scoped entity it touches (select, update, delete,
+joins, subqueries, relationship loads) and new scoped rows are stamped on
+flush. While it is not set, a statement touching a scoped table raises
+`NoTenant` instead of returning every organization's rows.
+
+On PostgreSQL the same organization is written into the transaction setting
+`app.org_id`, which the row-level-security policies of every scoped table
+check: a second wall for anything that slips past the ORM.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+import sqlalchemy as sa
+from flask import abort
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, with_loader_criteria
+from sqlalchemy.sql.util import find_tables
+
+from webapp.extensions import db
+
+_current_org: ContextVar[int | None] = ContextVar("smepulse_org_id", default=None)
+
+#: Largest id a BIGINT primary key can hold; larger ids are simply not found.
+MAX_ID = 2**63 - 1
+
+
+class NoTenant(RuntimeError):
+    """A scoped table was queried with no organization set."""
+
+
+class TenantMismatch(RuntimeError):
+    """A row of one organization was about to be written under another."""
+
+
+class TenantScoped:
+    """Mixin for every table that belongs to one organization."""
+
+    @declared_attr
+    def org_id(cls) -> Mapped[int]:
+        return mapped_column(sa.ForeignKey("organization.id", ondelete="RESTRICT"),
+                             nullable=False, index=True)
+
+
+def scoped_tables() -> set[str]:
+    return {m.local_table.name for m in db.Model.registry.mappers
+            if issubclass(m.class_, TenantScoped)}
+
+
+def current_org_id() -> int:
+    org_id = _current_org.get()
+    if org_id is None:
+        raise NoTenant("No organization is active.")
+    return org_id
+
+
+def current_org_id_or_none() -> int | None:
+    return _current_org.get()
+
+
+def _sync_database_setting(org_id: int | None) -> None:
+    """Tell PostgreSQL's row-level security which organization is active."""
+    session = db.session()
+    if session.in_transaction() and session.get_bind().dialect.name == "postgresql":
+        session.connection().exec_driver_sql(
+            "SELECT set_config('app.org_id', %s, true)", ("" if org_id is None else str(org_id),))
+
+
+def activate(org_id: int | None):
+    """Set the organization for the rest of this context; returns a reset token."""
+    token = _current_org.set(org_id)
+    _sync_database_setting(org_id)
+    return token
+
+
+def deactivate(token) -> None:
+    _current_org.reset(token)
+    try:
+        _sync_database_setting(_current_org.get())
+    except Exception:  # the session may already be gone at teardown
+        pass
+
+
+@contextmanager
+def tenant(org_id: int):
+    """Run a block (a job, a CLI command, a test) as one organization."""
+    if org_id is None:
+        raise NoTenant("tenant() needs an organization id.")
+    token = activate(int(org_id))
+    try:
+        yield org_id
+    finally:
+        deactivate(token)
+
+
+@contextmanager
+def no_tenant():
+    """Run a block with no organization (sign-up, login, cross-org admin)."""
+    token = activate(None)
+    try:
+        yield
+    finally:
+        deactivate(token)
+
+
+def get_or_404(model, ident, *, for_update: bool = False):
+    """The row of the current organization with this id, or 404.
+
+    Another organization's id is not found, never forbidden: its existence
+    does not leak.
+    """
+    try:
+        ident = int(ident)
+    except (TypeError, ValueError):
+        abort(404)
+    if not 0 < ident <= MAX_ID:
+        abort(404)
+    stmt = sa.select(model).where(model.id == ident)
+    if for_update:
+        stmt = stmt.with_for_update()
+    obj = db.session.scalars(stmt).first()
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def _touches_scoped_table(statement) -> bool:
+    names = scoped_tables()
+    return any(getattr(t, "name", None) in names
+               for t in find_tables(statement, include_crud=True, include_joins=True,
+                                    include_aliases=True))
+
+
+def install() -> None:
+    """Register the session events once per process."""
+    if getattr(install, "done", False):
+        return
+    install.done = True
+
+    @event.listens_for(Session, "do_orm_execute")
+    def _scope_statement(state):
+        if not (state.is_select or state.is_update or state.is_delete):
+            return
+        if state.execution_options.get("all_tenants"):
+            return
+        org_id = _current_org.get()
+        if org_id is None:
+            if _touches_scoped_table(state.statement):
+                raise NoTenant("A scoped table was queried with no organization set.")
+            return
+        state.statement = state.statement.options(with_loader_criteria(
+            TenantScoped, lambda cls: cls.org_id == org_id, include_aliases=True))
+
+    @event.listens_for(Session, "before_flush")
+    def _stamp_new_rows(session, flush_context, instances):
+        org_id = _current_org.get()
+        for obj in session.new:
+            if not isinstance(obj, TenantScoped):
+                continue
+            if org_id is None:
+                raise NoTenant(f"Cannot save a {type(obj).__name__} with no organization set.")
+            if obj.org_id is None:
+                obj.org_id = org_id
+            elif obj.org_id != org_id:
+                raise TenantMismatch(f"{type(obj).__name__} belongs to another organization.")
+        for obj in session.dirty:
+            if isinstance(obj, TenantScoped):
+                history = sa.inspect(obj).attrs.org_id.history
+                if history.deleted and history.deleted[0] is not None:
+                    raise TenantMismatch("A row cannot move to another organization.")
+                if org_id is not None and obj.org_id != org_id:
+                    raise TenantMismatch(f"{type(obj).__name__} belongs to another organization.")
+
+    @event.listens_for(Session, "after_begin")
+    def _begin_with_setting(session, transaction, connection):
+        if connection.dialect.name == "postgresql":
+            org_id = _current_org.get()
+            connection.exec_driver_sql(
+                "SELECT set_config('app.org_id', %s, true)", ("" if org_id is None else str(org_id),))

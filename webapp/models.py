@@ -1,0 +1,5 @@
+"""Every model module, imported once so the metadata is complete
+(for Alembic, for tests, and for relationship strings)."""
+from webapp.auth import models as auth_models  # noqa: F401
+from webapp.orgs import models as orgs_models  # noqa: F401
+from webapp.core import audit, jobs, numbering  # noqa: F401

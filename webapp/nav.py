@@ -1,0 +1,87 @@
+"""The navigation, in one place: sections, items, and who sees them.
+
+An item is shown to a role that may open it (the view checks again; hiding a
+link is a courtesy, not the permission). An item whose domain is not built
+yet points at its "coming soon" page.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import url_for
+
+from webapp.core.permissions import MEMBER, allowed
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    endpoint: str
+    permission: str = MEMBER
+    args: dict = field(default_factory=dict)
+    icon: str = ""
+
+    @property
+    def url(self) -> str:
+        return url_for(self.endpoint, **self.args)
+
+
+def soon(label: str, slug: str, permission: str) -> NavItem:
+    return NavItem(label, "soon.page", permission, {"slug": slug})
+
+
+@dataclass(frozen=True)
+class NavSection:
+    label: str
+    items: tuple
+
+
+NAV: list[NavSection] = [
+    NavSection("Sales", (
+        soon("Invoices", "invoices", "sales.view"),
+        soon("Quick sale", "quick-sale", "sales.edit"),
+        soon("Quotes and orders", "quotes", "sales.view"),
+        soon("Customers", "customers", "customers.view"),
+    )),
+    NavSection("Purchases", (
+        soon("Purchase orders", "purchase-orders", "purchases.view"),
+        soon("Goods receipts", "goods-receipts", "purchases.view"),
+        soon("Supplier bills", "bills", "purchases.view"),
+        soon("Suppliers", "suppliers", "suppliers.view"),
+    )),
+    NavSection("Money", (
+        soon("Payments received", "payments-in", "payments.view"),
+        soon("Payments made", "payments-out", "payments.view"),
+        soon("Aged receivables", "aged-receivables", "payments.view"),
+        soon("Aged payables", "aged-payables", "payments.view"),
+    )),
+    NavSection("Stock", (
+        soon("Stock lookup", "stock-lookup", "catalog.view"),
+        soon("Products", "products", "catalog.view"),
+        soon("Transfers and adjustments", "stock-moves", "inventory.move"),
+        soon("Stocktakes", "stocktakes", "inventory.move"),
+        soon("Stock reports", "stock-reports", "inventory.reports"),
+    )),
+    NavSection("Accounting", (
+        soon("Chart of accounts", "accounts", "ledger.view"),
+        soon("Journal entries", "journals", "ledger.view"),
+        soon("Financial reports", "financial-reports", "reports.financial"),
+    )),
+    NavSection("Settings", (
+        NavItem("Organization", "orgs.settings", "org.settings"),
+        NavItem("Users and roles", "orgs.users", "users.manage"),
+        NavItem("Audit trail", "audit.index", "audit.view"),
+    )),
+]
+
+SOON_PAGES = {item.args["slug"]: (section.label, item) for section in NAV for item in section.items
+              if item.endpoint == "soon.page"}
+
+
+def nav_for(role: str | None) -> list[tuple[str, list[NavItem]]]:
+    out = []
+    for section in NAV:
+        items = [i for i in section.items if allowed(role, i.permission)]
+        if items:
+            out.append((section.label, items))
+    return out

@@ -1,0 +1,62 @@
+"""Jinja filters and globals every template may use."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import g
+from flask_login import current_user
+
+from webapp.core.money import format_amount
+from webapp.core.permissions import ROLE_LABELS, allowed
+from webapp.core.regions import INDIA_STATES, MONTHS, TAX_REGIMES, state_name
+
+
+def _money(value, code=None, symbol=False):
+    if value is None:
+        return ""
+    code = code or (g.org.base_currency if getattr(g, "org", None) else None)
+    return format_amount(value, code, symbol=symbol)
+
+
+def _localtime(value: datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
+    if value is None:
+        return ""
+    tz = getattr(getattr(g, "org", None), "timezone", None) or "UTC"
+    try:
+        return value.astimezone(ZoneInfo(tz)).strftime(fmt)
+    except Exception:
+        return value.strftime(fmt)
+
+
+def _date(value: date | None, fmt: str = "%d %b %Y") -> str:
+    return value.strftime(fmt) if value else ""
+
+
+def _can(permission: str) -> bool:
+    return allowed(getattr(g, "role", None), permission)
+
+
+def _nav():
+    from webapp.nav import nav_for
+    return nav_for(getattr(g, "role", None))
+
+
+def _my_orgs():
+    if not current_user.is_authenticated:
+        return []
+    return sorted((m for m in current_user.memberships if m.active), key=lambda m: m.organization.name.lower())
+
+
+def register(app) -> None:
+    app.jinja_env.filters.update(money=_money, localtime=_localtime, date=_date,
+                                 role_label=lambda r: ROLE_LABELS.get(r, r))
+    app.jinja_env.globals.update(can=_can, nav=_nav, my_orgs=_my_orgs, ROLE_LABELS=ROLE_LABELS,
+                                 TAX_REGIMES=TAX_REGIMES, MONTHS=MONTHS, INDIA_STATES=INDIA_STATES,
+                                 state_name=state_name)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def _current():
+        return {"current_org": getattr(g, "org", None), "current_role": getattr(g, "role", None)}
