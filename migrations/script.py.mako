@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 import webapp.core.money
 import webapp.extensions
-from webapp.core import rls
+from webapp.core import immutable, rls
 ${imports if imports else ""}
 
 # revision identifiers, used by Alembic.

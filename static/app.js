@@ -59,6 +59,68 @@
       select.addEventListener("change", function () { applyCountry(select, true); });
     });
   }
+  // Combobox: a text input asks the server for options (htmx); choosing one
+  // puts its value into the hidden input and fires `change` there, which the
+  // surrounding row (hx-trigger="change") saves. The text input's own change
+  // events are kept from the row, so typing a search saves nothing.
+  function choose(option) {
+    var box = option.closest("[data-combobox]");
+    var hidden = box.querySelector("[data-combobox-value]");
+    var input = box.querySelector("[data-combobox-input]");
+    hidden.value = option.getAttribute("data-value");
+    input.value = option.getAttribute("data-label");
+    box.querySelector(".combobox-results").innerHTML = "";
+    input.setAttribute("aria-expanded", "false");
+    box.dispatchEvent(new CustomEvent("combobox:chosen", {bubbles: true, detail: {value: hidden.value, extra: option.getAttribute("data-extra")}}));
+    hidden.dispatchEvent(new Event("change", {bubbles: true}));
+  }
+  document.addEventListener("click", function (event) {
+    var option = event.target.closest(".combobox-option");
+    if (option) { event.preventDefault(); choose(option); return; }
+    document.querySelectorAll("[data-combobox] .combobox-results").forEach(function (results) {
+      if (!results.parentNode.contains(event.target)) results.innerHTML = "";
+    });
+  });
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("[data-combobox-input]")) event.stopPropagation();
+  }, true);
+  document.addEventListener("keydown", function (event) {
+    var input = event.target;
+    if (!input.matches || !input.matches("[data-combobox-input]")) return;
+    var results = input.parentNode.querySelector(".combobox-results");
+    var options = Array.prototype.slice.call(results.querySelectorAll(".combobox-option"));
+    if (!options.length) return;
+    var current = options.findIndex(function (o) { return o.classList.contains("active"); });
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      if (current >= 0) options[current].classList.remove("active");
+      current = event.key === "ArrowDown" ? (current + 1) % options.length : (current <= 0 ? options.length - 1 : current - 1);
+      options[current].classList.add("active");
+      options[current].scrollIntoView({block: "nearest"});
+    } else if (event.key === "Enter") {
+      event.preventDefault();
+      choose(options[current >= 0 ? current : 0]);
+    } else if (event.key === "Escape") {
+      results.innerHTML = "";
+    }
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (target.classList && target.classList.contains("combobox-results")) {
+      var input = target.parentNode.querySelector("[data-combobox-input]");
+      if (input) input.setAttribute("aria-expanded", target.children.length ? "true" : "false");
+    }
+  });
+
+  // <form data-once>: a second click while the first submit is on its way does nothing.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute || !form.hasAttribute("data-once") || event.defaultPrevented) return;
+    if (form.dataset.sent) { event.preventDefault(); return; }
+    form.dataset.sent = "1";
+    form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
+  });
+
   document.addEventListener("DOMContentLoaded", function () { initCountry(document); });
   document.addEventListener("htmx:load", function (event) { initCountry(event.target); });
 })();

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -54,6 +56,11 @@ class CsrfClient(FlaskClient):
         return URLSafeTimedSerializer(self.application.secret_key, salt="wtf-csrf-token").dumps(raw)
 
 
+def _sqlite_path(app) -> Path | None:
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+
+
 def _reset_schema(app) -> None:
     from flask_migrate import upgrade
     with app.app_context():
@@ -62,25 +69,32 @@ def _reset_schema(app) -> None:
             with engine.begin() as conn:
                 conn.exec_driver_sql("DROP SCHEMA public CASCADE")
                 conn.exec_driver_sql("CREATE SCHEMA public")
+            upgrade()
         else:
-            db.drop_all()
-            with engine.begin() as conn:
-                conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-        upgrade()
+            path = _sqlite_path(app)
+            engine.dispose()
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            upgrade()
+            engine.dispose()
+            # Append-only tables refuse DELETE (triggers), so each test starts
+            # from a copy of the freshly migrated file instead.
+            shutil.copyfile(path, f"{path}.pristine")
 
 
 def _empty_tables(app) -> None:
     with app.app_context():
         db.session.remove()
-        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-        with db.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
+        if db.engine.dialect.name == "postgresql":
+            tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+            with db.engine.begin() as conn:
                 conn.exec_driver_sql("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE")
-            else:
-                for name in tables:
-                    conn.exec_driver_sql(f"DELETE FROM {name}")
-                conn.exec_driver_sql("DELETE FROM sqlite_sequence") if conn.exec_driver_sql(
-                    "SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'").first() else None
+        else:
+            path = _sqlite_path(app)
+            db.engine.dispose()
+            for suffix in ("-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            shutil.copyfile(f"{path}.pristine", path)
 
 
 def make_app(tmp_dir, **overrides):

@@ -6,6 +6,8 @@ BLUEPRINTS = [
     "webapp.orgs:bp",
     "webapp.dashboard:bp",
     "webapp.audit:bp",
+    "webapp.ledger:bp",
+    "webapp.reports:bp",
     "webapp.jobs:bp",
     "webapp.health:bp",
     "webapp.soon:bp",

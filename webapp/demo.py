@@ -17,6 +17,8 @@ DEMO_PASSWORD = "demo-pulse-2026"
 DEMO_ORG_NAME = "Pulse Demo Traders"
 
 DEMO_STEPS: list = []
+#: Modules whose @demo_step functions make up the demo, in order.
+DEMO_MODULES = ["webapp.ledger.demo"]
 
 
 def demo_step(fn):
@@ -25,6 +27,9 @@ def demo_step(fn):
 
 
 def build_demo():
+    from importlib import import_module
+    for module in DEMO_MODULES:
+        import_module(module)
     from webapp.auth.services import user_by_email
     from webapp.orgs.models import Membership, Organization
     from webapp.orgs.services import OrgDetails, sign_up

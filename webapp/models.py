@@ -3,3 +3,4 @@
 from webapp.auth import models as auth_models  # noqa: F401
 from webapp.orgs import models as orgs_models  # noqa: F401
 from webapp.core import audit, jobs, numbering  # noqa: F401
+from webapp.ledger import models as ledger_models  # noqa: F401

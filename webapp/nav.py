@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import url_for
+from flask import current_app, url_for
 
 from webapp.core.permissions import MEMBER, allowed
 
@@ -23,7 +23,12 @@ class NavItem:
 
     @property
     def url(self) -> str:
-        return url_for(self.endpoint, **self.args)
+        # Navigation URLs never depend on the request: build each once per app.
+        cache = current_app.extensions.setdefault("smepulse_nav_urls", {})
+        key = (self.endpoint, tuple(sorted(self.args.items())))
+        if key not in cache:
+            cache[key] = url_for(self.endpoint, **self.args)
+        return cache[key]
 
 
 def soon(label: str, slug: str, permission: str) -> NavItem:
@@ -63,9 +68,10 @@ NAV: list[NavSection] = [
         soon("Stock reports", "stock-reports", "inventory.reports"),
     )),
     NavSection("Accounting", (
-        soon("Chart of accounts", "accounts", "ledger.view"),
-        soon("Journal entries", "journals", "ledger.view"),
-        soon("Financial reports", "financial-reports", "reports.financial"),
+        NavItem("Chart of accounts", "ledger.accounts", "ledger.view"),
+        NavItem("Journals", "ledger.journals", "ledger.view"),
+        NavItem("Financial reports", "reports.index", "reports.financial"),
+        NavItem("Lock date", "ledger.lock_date", "ledger.lock"),
     )),
     NavSection("Settings", (
         NavItem("Organization", "orgs.settings", "org.settings"),

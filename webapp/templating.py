@@ -57,6 +57,14 @@ def register(app) -> None:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
+    # Shared UI macros are globals, so that a block rendered alone as an htmx
+    # fragment (which skips its template's top-level imports) can use them.
+    for template in ("_macros.html", "_combobox.html"):
+        module = app.jinja_env.get_template(template).module
+        for name in dir(module):
+            if not name.startswith("_"):
+                app.jinja_env.globals[name] = getattr(module, name)
+
     @app.context_processor
     def _current():
         return {"current_org": getattr(g, "org", None), "current_role": getattr(g, "role", None)}

@@ -51,7 +51,28 @@ def browser():
 
 
 @pytest.fixture(scope="session")
-def live_server(app):
+def rq_worker(app):
+    """With Redis, a real `flask worker` process runs the jobs the pages start."""
+    if not app.config.get("REDIS_URL"):
+        yield None
+        return
+    import subprocess
+    import sys
+    env = dict(os.environ, APP_ENV="testing", SECRET_KEY=app.config["SECRET_KEY"],
+               DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], REDIS_URL=app.config["REDIS_URL"],
+               RQ_QUEUE=app.config["RQ_QUEUE"])
+    proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker"], env=env,
+                            cwd=Path(__file__).resolve().parents[2])
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def live_server(app, rq_worker):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

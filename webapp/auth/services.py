@@ -6,6 +6,7 @@ import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -126,7 +127,13 @@ def load_session(token: str | None) -> User | None:
     """The user of a live session token, or None."""
     if not token or len(token) > 100:
         return None
-    row = db.session.get(UserSession, _hash_token(token))
+    from webapp.orgs.models import Membership
+    # One round trip for the session, its user, memberships and organizations:
+    # this runs on every request.
+    row = db.session.scalars(
+        sa.select(UserSession).where(UserSession.token_hash == _hash_token(token))
+        .options(joinedload(UserSession.user).joinedload(User.memberships).joinedload(Membership.organization))
+    ).unique().first()
     if row is None or row.revoked_at is not None or row.expires_at <= now():
         return None
     user = row.user

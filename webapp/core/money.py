@@ -145,7 +145,10 @@ def format_amount(amount: Decimal | None, code: str | None = None, *, symbol: bo
         return ""
     amount = to_decimal(amount)
     places = currency(code).precision if code else 2
-    exponent = -amount.as_tuple().exponent if amount.as_tuple().exponent < 0 else 0
+    # Digits beyond the currency's precision are shown only when they are not
+    # zero (a stored 12.500 of INR is 12.50; 12.505 stays 12.505).
+    significant = amount.normalize()
+    exponent = -significant.as_tuple().exponent if significant.as_tuple().exponent < 0 else 0
     shown = amount.quantize(Decimal(1).scaleb(-max(places, exponent)))
     sign = "-" if shown < 0 else ""
     whole, _, frac = f"{abs(shown):f}".partition(".")

@@ -41,12 +41,16 @@ class TenantMismatch(RuntimeError):
 
 
 class TenantScoped:
-    """Mixin for every table that belongs to one organization."""
+    """Mixin for every table that belongs to one organization.
+
+    `org_id` gets its own index unless the table sets `__org_index__ = False`
+    because a composite index or unique constraint already starts with it.
+    """
 
     @declared_attr
     def org_id(cls) -> Mapped[int]:
         return mapped_column(sa.ForeignKey("organization.id", ondelete="RESTRICT"),
-                             nullable=False, index=True)
+                             nullable=False, index=cls.__dict__.get("__org_index__", True))
 
 
 def scoped_tables() -> set[str]:
@@ -180,7 +184,8 @@ def install() -> None:
 
     @event.listens_for(Session, "after_begin")
     def _begin_with_setting(session, transaction, connection):
-        if connection.dialect.name == "postgresql":
-            org_id = _current_org.get()
-            connection.exec_driver_sql(
-                "SELECT set_config('app.org_id', %s, true)", ("" if org_id is None else str(org_id),))
+        # The setting is transaction-local, so a new transaction starts without
+        # one; only an active organization needs to be written.
+        org_id = _current_org.get()
+        if org_id is not None and connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("SELECT set_config('app.org_id', %s, true)", (str(org_id),))

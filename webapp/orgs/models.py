@@ -43,6 +43,8 @@ class Organization(db.Model):
     phone: Mapped[str | None] = mapped_column(sa.String(40))
     email: Mapped[str | None] = mapped_column(sa.String(254))
     created_at: Mapped[datetime] = mapped_column(default=now)
+    #: Nothing dated on or before this day may be posted, cancelled or reversed.
+    lock_date: Mapped[date | None]
 
     @property
     def org_id(self) -> int:

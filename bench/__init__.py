@@ -1,0 +1,1 @@
+"""Benchmarks and the data generator they use. Run: `make bench BENCH_ARGS="ledger"`."""

@@ -1,0 +1,95 @@
+"""Shared benchmark plumbing: an app on PostgreSQL, a fresh schema, timing.
+
+Benchmarks run on PostgreSQL only (the target deployment). The database comes
+from BENCH_DATABASE_URL; it is emptied and migrated unless --keep is given.
+Timings are in-process: the function (or the Flask test client request) is
+called repeatedly in one warm process, the way a gunicorn worker serves it.
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def bench_app(fresh: bool = True):
+    url = os.environ.get("BENCH_DATABASE_URL")
+    if not url or not url.startswith(("postgresql", "postgres")):
+        raise SystemExit("Set BENCH_DATABASE_URL to a PostgreSQL database the benchmark may wipe "
+                         "(an ordinary role, as in production).")
+    from webapp import create_app
+    app = create_app({"APP_ENV": "testing", "SECRET_KEY": "bench-" + "x1y2z3" * 8, "SQLALCHEMY_DATABASE_URI": url,
+                      "REDIS_URL": None, "JOBS_SYNC": True, "TESTING": True, "PROPAGATE_TEST_ERRORS": True})
+    if fresh:
+        from flask_migrate import upgrade
+        from webapp.extensions import db
+        with app.app_context():
+            with db.engine.begin() as conn:
+                conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+                conn.exec_driver_sql("CREATE SCHEMA public")
+            upgrade()
+    return app
+
+
+@contextmanager
+def raw_connection(app, org_id: int):
+    """A psycopg connection with the tenant set, for COPY-speed data generation."""
+    from webapp.extensions import db
+    with app.app_context():
+        conn = db.engine.raw_connection()
+        try:
+            cur = conn.cursor()
+            cur.execute("SELECT set_config('app.org_id', %s, false)", (str(org_id),))
+            yield conn
+            conn.commit()
+        finally:
+            conn.close()
+
+
+def timed(fn, *, runs: int = 30, warmup: int = 3) -> dict:
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t0) * 1000)
+    samples.sort()
+    return {"runs": runs, "p50_ms": round(statistics.median(samples), 2),
+            "p99_ms": round(samples[min(len(samples) - 1, int(len(samples) * 0.99))], 2),
+            "min_ms": round(samples[0], 2), "max_ms": round(samples[-1], 2)}
+
+
+def report(title: str, rows: list[tuple[str, dict, str]]) -> str:
+    lines = [f"### {title}", "", "| measurement | p50 ms | p99 ms | target |", "| --- | ---: | ---: | --- |"]
+    for name, t, target in rows:
+        lines.append(f"| {name} | {t['p50_ms']} | {t['p99_ms']} | {target} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{title.split()[0].lower()}.md").write_text(text)
+    return text
+
+
+def logged_in_client(app, email: str):
+    """A test client signed in as `email` (CSRF tokens signed as the browser's are)."""
+    from tests.conftest import CsrfClient
+    from tests.factories import PASSWORD
+    app.test_client_class = CsrfClient
+    client = app.test_client()
+    r = client.post("/login", data={"email": email, "password": PASSWORD})
+    assert r.status_code == 303, f"bench login failed: {r.status_code}"
+    return client
+
+
+def page(client, url, **query):
+    """GET a page and insist that it really rendered (not a redirect or an error)."""
+    def call():
+        r = client.get(url, query_string=query)
+        assert r.status_code == 200, f"{url} gave {r.status_code}"
+        return r
+    return call

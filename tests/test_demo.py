@@ -1,0 +1,42 @@
+"""`flask demo` builds a working organization, and running it again changes nothing."""
+import sqlalchemy as sa
+
+from webapp.core.tenancy import tenant
+from webapp.extensions import db
+
+
+def test_demo_command_is_idempotent_and_consistent(app):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["demo"])
+    assert first.exit_code == 0, first.output
+    assert "demo@example.com" in first.output and "demo-pulse-2026" in first.output
+    with app.app_context():
+        from webapp.ledger.models import JournalEntry
+        from webapp.orgs.models import Organization
+        org = db.session.scalars(sa.select(Organization)).one()
+        with tenant(org.id):
+            entries = db.session.scalar(sa.select(sa.func.count()).select_from(JournalEntry))
+            assert entries > 2
+            _check_invariants()
+    second = runner.invoke(args=["demo"])
+    assert second.exit_code == 0, second.output
+    with app.app_context(), tenant(org.id):
+        from webapp.ledger.models import JournalEntry
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(JournalEntry)) == entries
+        _check_invariants()
+
+
+def _check_invariants():
+    from webapp.core.clock import today
+    from webapp.ledger import queries
+    bs = queries.balance_sheet(today())
+    assert bs.balanced
+    fy_start, _ = queries.fiscal_year_of(today())
+    assert queries.trial_balance(fy_start, today()).balanced
+
+
+def test_demo_login_works(app, client):
+    app.test_cli_runner().invoke(args=["demo"])
+    r = client.post("/login", data={"email": "demo@example.com", "password": "demo-pulse-2026"})
+    assert r.status_code == 303
+    assert client.get("/home").status_code == 200
