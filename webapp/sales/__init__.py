@@ -1,0 +1,1 @@
+"""Sales: customers, invoices, quotes and orders, quick sale, printable invoices."""
