@@ -124,3 +124,43 @@
   document.addEventListener("DOMContentLoaded", function () { initCountry(document); });
   document.addEventListener("htmx:load", function (event) { initCountry(event.target); });
 })();
+
+// Camera barcode scanning on the stock lookup, where the browser has BarcodeDetector.
+(function () {
+  "use strict";
+  if (!("BarcodeDetector" in window) || !navigator.mediaDevices) return;
+  var stream = null, timer = null;
+  function stop(box) {
+    if (timer) { clearInterval(timer); timer = null; }
+    if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); stream = null; }
+    if (box) box.hidden = true;
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-camera-scan]").forEach(function (b) { b.hidden = false; });
+  });
+  document.addEventListener("click", function (event) {
+    var start = event.target.closest("[data-camera-scan]");
+    var box = document.querySelector("[data-camera-box]");
+    if (event.target.closest("[data-camera-stop]")) { stop(box); return; }
+    if (!start || !box) return;
+    var form = start.closest("form");
+    var input = form.querySelector("[data-scanner-input]");
+    var video = box.querySelector("video");
+    var detector = new window.BarcodeDetector();
+    navigator.mediaDevices.getUserMedia({video: {facingMode: "environment"}}).then(function (s) {
+      stream = s;
+      video.srcObject = s;
+      video.play();
+      box.hidden = false;
+      timer = setInterval(function () {
+        detector.detect(video).then(function (codes) {
+          if (codes.length) {
+            input.value = codes[0].rawValue;
+            stop(box);
+            form.submit();
+          }
+        }).catch(function () {});
+      }, 250);
+    }).catch(function () { start.hidden = true; });
+  });
+})();

@@ -158,14 +158,25 @@ def make_client(app):
     return _make
 
 
-def drain_jobs(app) -> None:
-    """Run queued RQ jobs (with Redis); with in-process jobs they already ran."""
+def drain_jobs(app, timeout: float = 20) -> None:
+    """Run queued RQ jobs (with Redis); with in-process jobs they already ran.
+
+    A `flask worker` started for the browser tests may be taking jobs from the
+    same queue, so wait until nothing is queued or running either.
+    """
     if not app.config.get("REDIS_URL"):
         return
+    import time
     from rq import SimpleWorker
+    from rq.registry import StartedJobRegistry
     from webapp.core.jobs import queue, redis_connection
     with app.app_context():
-        SimpleWorker([queue(app)], connection=redis_connection(app)).work(burst=True, with_scheduler=False)
+        q = queue(app)
+        SimpleWorker([q], connection=redis_connection(app)).work(burst=True, with_scheduler=False)
+        started = StartedJobRegistry(queue=q)
+        deadline = time.monotonic() + timeout
+        while (q.count or started.count) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
 
 def form_values(html: str) -> dict:

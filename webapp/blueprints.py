@@ -8,6 +8,8 @@ BLUEPRINTS = [
     "webapp.audit:bp",
     "webapp.ledger:bp",
     "webapp.reports:bp",
+    "webapp.catalog:bp",
+    "webapp.inventory:bp",
     "webapp.jobs:bp",
     "webapp.health:bp",
     "webapp.soon:bp",

@@ -4,3 +4,6 @@ from webapp.auth import models as auth_models  # noqa: F401
 from webapp.orgs import models as orgs_models  # noqa: F401
 from webapp.core import audit, jobs, numbering  # noqa: F401
 from webapp.ledger import models as ledger_models  # noqa: F401
+from webapp.catalog import models as catalog_models  # noqa: F401
+from webapp.inventory import models as inventory_models  # noqa: F401
+from webapp.core import imports  # noqa: F401

@@ -61,11 +61,13 @@ NAV: list[NavSection] = [
         soon("Aged payables", "aged-payables", "payments.view"),
     )),
     NavSection("Stock", (
-        soon("Stock lookup", "stock-lookup", "catalog.view"),
-        soon("Products", "products", "catalog.view"),
-        soon("Transfers and adjustments", "stock-moves", "inventory.move"),
-        soon("Stocktakes", "stocktakes", "inventory.move"),
-        soon("Stock reports", "stock-reports", "inventory.reports"),
+        NavItem("Stock lookup", "inventory.lookup", "catalog.view"),
+        NavItem("Products", "catalog.index", "catalog.view"),
+        NavItem("Adjustments", "inventory.adjustments", "inventory.move"),
+        NavItem("Transfers", "inventory.transfers", "inventory.move"),
+        NavItem("Stocktakes", "inventory.stocktakes", "inventory.move"),
+        NavItem("Stock reports", "inventory.reports", "inventory.reports"),
+        NavItem("Locations", "inventory.locations", "catalog.view"),
     )),
     NavSection("Accounting", (
         NavItem("Chart of accounts", "ledger.accounts", "ledger.view"),
@@ -75,6 +77,7 @@ NAV: list[NavSection] = [
     )),
     NavSection("Settings", (
         NavItem("Organization", "orgs.settings", "org.settings"),
+        NavItem("Stock settings", "inventory.settings", "org.settings"),
         NavItem("Users and roles", "orgs.users", "users.manage"),
         NavItem("Audit trail", "audit.index", "audit.view"),
     )),

@@ -33,6 +33,16 @@ def _date(value: date | None, fmt: str = "%d %b %Y") -> str:
     return value.strftime(fmt) if value else ""
 
 
+def _qty(value) -> str:
+    """A quantity without trailing zeros: 10.000 → 10, 0.250 → 0.25, 1234.5 → 1,234.5."""
+    if value is None:
+        return ""
+    from decimal import Decimal
+    value = Decimal(value)
+    text = f"{value.normalize():,f}" if value != value.to_integral() else f"{int(value):,}"
+    return text
+
+
 def _can(permission: str) -> bool:
     return allowed(getattr(g, "role", None), permission)
 
@@ -49,17 +59,19 @@ def _my_orgs():
 
 
 def register(app) -> None:
-    app.jinja_env.filters.update(money=_money, localtime=_localtime, date=_date,
+    from webapp.core.clock import today
+    from webapp.inventory.models import MOVE_KINDS, REASONS
+    app.jinja_env.filters.update(money=_money, localtime=_localtime, date=_date, qty=_qty,
                                  role_label=lambda r: ROLE_LABELS.get(r, r))
     app.jinja_env.globals.update(can=_can, nav=_nav, my_orgs=_my_orgs, ROLE_LABELS=ROLE_LABELS,
                                  TAX_REGIMES=TAX_REGIMES, MONTHS=MONTHS, INDIA_STATES=INDIA_STATES,
-                                 state_name=state_name)
+                                 state_name=state_name, today=today, MOVE_KINDS=MOVE_KINDS, REASONS=REASONS)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
     # Shared UI macros are globals, so that a block rendered alone as an htmx
     # fragment (which skips its template's top-level imports) can use them.
-    for template in ("_macros.html", "_combobox.html"):
+    for template in ("_macros.html", "_combobox.html", "_doc.html"):
         module = app.jinja_env.get_template(template).module
         for name in dir(module):
             if not name.startswith("_"):

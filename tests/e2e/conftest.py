@@ -50,7 +50,7 @@ def browser():
         b.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def rq_worker(app):
     """With Redis, a real `flask worker` process runs the jobs the pages start."""
     if not app.config.get("REDIS_URL"):
@@ -71,7 +71,7 @@ def rq_worker(app):
         proc.kill()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live_server(app, rq_worker):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -13,6 +13,7 @@ from webapp.core.money import MoneyError, parse_amount
 
 def form_error(form, exc: DomainError) -> None:
     """Put a service's refusal beside its field, or above the form."""
+    form.error_status = exc.status_code  # 409 for a stale form, 403 for a refusal by role, else 422
     field = getattr(form, exc.field, None) if exc.field else None
     if isinstance(field, Field):
         field.errors = [*field.errors, exc.message]
@@ -22,7 +23,9 @@ def form_error(form, exc: DomainError) -> None:
 
 def status_for(form) -> int:
     """422 for a submitted form that is being shown again with errors."""
-    return 422 if request.method == "POST" and (form.errors or form.form_errors) else 200
+    if request.method == "POST" and (form.errors or form.form_errors):
+        return getattr(form, "error_status", 422)
+    return 200
 
 
 class DecimalText(StringField):

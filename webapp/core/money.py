@@ -9,6 +9,12 @@ the same column is stored as a *scaled integer* (amount × 10^s in an INTEGER):
 SQLite integers are exact 64-bit values, `SUM` over them is exact and raises
 on overflow rather than losing digits. A value with more decimal places than
 the column holds is refused, never silently rounded.
+
+Consequences of the scaled storage, true on both backends so that code
+written against one is right on the other: SQL may add, subtract, sum and
+compare these columns with each other and with bound parameters, but must not
+multiply or divide them, and a CHECK constraint may compare them only with
+zero (a literal 100 would be compared with 100 × 10^scale on SQLite).
 """
 from __future__ import annotations
 

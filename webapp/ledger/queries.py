@@ -70,6 +70,12 @@ def _net(sums: dict, account_id: int) -> Decimal:
     return d - c
 
 
+def balance_of_role(role: str, as_of: date) -> Decimal:
+    """Debit − credit of a control account at the end of a day."""
+    acc = db.session.scalars(sa.select(Account).where(Account.role == role)).one()
+    return _net(_sums(None, as_of, acc.id), acc.id)
+
+
 @dataclass
 class Row:
     account: Account

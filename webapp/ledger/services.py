@@ -158,6 +158,8 @@ def _resolve_accounts(lines: list[Line]) -> dict[int, Account]:
     roles = {l.account for l in lines if isinstance(l.account, str)}
     ids = {l.account for l in lines if isinstance(l.account, int) and not isinstance(l.account, bool)}
     objs = {l.account.id: l.account for l in lines if isinstance(l.account, Account)}
+    if any(acc.org_id != current_organization().id for acc in objs.values()):
+        raise DomainError("An account on this entry was not found.", field="lines")
     found: dict = {}
     if ids:
         for acc in db.session.scalars(sa.select(Account).where(Account.id.in_(ids))):

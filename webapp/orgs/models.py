@@ -45,6 +45,8 @@ class Organization(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=now)
     #: Nothing dated on or before this day may be posted, cancelled or reversed.
     lock_date: Mapped[date | None]
+    #: Allow issuing more than is on hand (valued at the last cost, trued up on arrival).
+    allow_negative_stock: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     @property
     def org_id(self) -> int:
