@@ -164,3 +164,33 @@
     }).catch(function () { start.hidden = true; });
   });
 })();
+
+document.addEventListener("click", function (event) {
+  if (event.target.closest && event.target.closest("[data-print]")) window.print();
+});
+
+// Quick sale: show the change as the cash is typed. Exact: amounts become whole
+// minor units (paise, đồng) as integers; the server computes the change again.
+function toMinor(text, places) {
+  var m = String(text).replace(/[,\s]/g, "").match(/^(\d+)(?:\.(\d*))?$/);
+  if (!m) return null;
+  var frac = (m[2] || "").slice(0, places);
+  while (frac.length < places) frac += "0";
+  return parseInt(m[1] + frac, 10);
+}
+function fromMinor(n, places) {
+  var s = String(Math.abs(n));
+  while (s.length <= places) s = "0" + s;
+  return places ? s.slice(0, -places) + "." + s.slice(-places) : s;
+}
+document.addEventListener("input", function (event) {
+  var input = event.target;
+  if (!input.matches || !input.matches(".cash-input")) return;
+  var out = input.form.querySelector("[data-change]");
+  var places = parseInt(input.getAttribute("data-places") || "2", 10);
+  var cash = toMinor(input.value, places), total = toMinor(input.getAttribute("data-total"), places);
+  if (!out) return;
+  if (cash === null || total === null) { out.textContent = ""; return; }
+  var diff = cash - total;
+  out.textContent = diff >= 0 ? "Change to give: " + fromMinor(diff, places) : "Still to pay: " + fromMinor(diff, places);
+});

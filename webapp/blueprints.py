@@ -10,6 +10,8 @@ BLUEPRINTS = [
     "webapp.reports:bp",
     "webapp.catalog:bp",
     "webapp.inventory:bp",
+    "webapp.parties:bp",
+    "webapp.sales:bp",
     "webapp.jobs:bp",
     "webapp.health:bp",
     "webapp.soon:bp",

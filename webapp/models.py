@@ -7,3 +7,6 @@ from webapp.ledger import models as ledger_models  # noqa: F401
 from webapp.catalog import models as catalog_models  # noqa: F401
 from webapp.inventory import models as inventory_models  # noqa: F401
 from webapp.core import imports  # noqa: F401
+from webapp.parties import models as parties_models  # noqa: F401
+from webapp.sales import models as sales_models  # noqa: F401
+from webapp.payments import models as payments_models  # noqa: F401

@@ -43,16 +43,17 @@ class NavSection:
 
 NAV: list[NavSection] = [
     NavSection("Sales", (
-        soon("Invoices", "invoices", "sales.view"),
-        soon("Quick sale", "quick-sale", "sales.edit"),
-        soon("Quotes and orders", "quotes", "sales.view"),
-        soon("Customers", "customers", "customers.view"),
+        NavItem("Invoices", "sales.invoices", "sales.view"),
+        NavItem("Quick sale", "sales.quick", "sales.edit"),
+        NavItem("Quotes", "sales.quotes", "sales.view"),
+        NavItem("Sales orders", "sales.orders", "sales.view"),
+        NavItem("Customers", "parties.customers", "customers.view"),
     )),
     NavSection("Purchases", (
         soon("Purchase orders", "purchase-orders", "purchases.view"),
         soon("Goods receipts", "goods-receipts", "purchases.view"),
         soon("Supplier bills", "bills", "purchases.view"),
-        soon("Suppliers", "suppliers", "suppliers.view"),
+        NavItem("Suppliers", "parties.suppliers", "suppliers.view"),
     )),
     NavSection("Money", (
         soon("Payments received", "payments-in", "payments.view"),
@@ -77,6 +78,7 @@ NAV: list[NavSection] = [
     )),
     NavSection("Settings", (
         NavItem("Organization", "orgs.settings", "org.settings"),
+        NavItem("Invoices and printing", "orgs.printing", "org.settings"),
         NavItem("Stock settings", "inventory.settings", "org.settings"),
         NavItem("Users and roles", "orgs.users", "users.manage"),
         NavItem("Audit trail", "audit.index", "audit.view"),

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from flask import g
 from flask_login import current_user
 
-from webapp.core.money import format_amount
+from webapp.core.money import CURRENCIES, format_amount
 from webapp.core.permissions import ROLE_LABELS, allowed
 from webapp.core.regions import INDIA_STATES, MONTHS, TAX_REGIMES, state_name
 
@@ -65,7 +65,8 @@ def register(app) -> None:
                                  role_label=lambda r: ROLE_LABELS.get(r, r))
     app.jinja_env.globals.update(can=_can, nav=_nav, my_orgs=_my_orgs, ROLE_LABELS=ROLE_LABELS,
                                  TAX_REGIMES=TAX_REGIMES, MONTHS=MONTHS, INDIA_STATES=INDIA_STATES,
-                                 state_name=state_name, today=today, MOVE_KINDS=MOVE_KINDS, REASONS=REASONS)
+                                 state_name=state_name, currency_places=lambda c: CURRENCIES[c].precision,
+                                 today=today, MOVE_KINDS=MOVE_KINDS, REASONS=REASONS)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -1,4 +1,4 @@
-"""The sales tax engine (webapp/sales/tax.py), with figures worked out by hand.
+"""The sales tax engine (webapp/core/tax.py), with figures worked out by hand.
 
 Every expected figure below is computed in the comment beside it, from the
 rules in docs/tax.md: quantize = ROUND_HALF_UP to the currency's precision
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from webapp.core.money import CURRENCIES, quantize
-from webapp.sales.tax import (GST_INDIA, NO_TAX, PER_DOCUMENT, PER_LINE, VAT, DocumentResult,
+from webapp.core.tax import (GST_INDIA, NO_TAX, PER_DOCUMENT, PER_LINE, VAT, DocumentResult,
                               LineInput, TaxBreakdownRow, TaxComponent, TaxContext, TaxError,
                               compute, is_intra_state)
 

@@ -1,10 +1,10 @@
-"""Amounts in words (webapp/sales/words.py): Indian numbering for rupees."""
+"""Amounts in words (webapp/core/words.py): Indian numbering for rupees."""
 from decimal import Decimal as D
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from webapp.sales.words import amount_in_words, rupees_in_words
+from webapp.core.words import amount_in_words, rupees_in_words
 
 
 @pytest.fixture(autouse=True)

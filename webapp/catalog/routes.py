@@ -105,7 +105,8 @@ def import_upload():
             form_error(form, exc)
         else:
             return redirect(url_for("catalog.import_preview", batch_id=batch.id), 303)
-    return render("catalog/import.html", form=form, columns=services.COLUMNS, status=status_for(form))
+    return render("imports/upload.html", form=form, columns=services.COLUMNS, what="products",
+                  hint="An existing SKU updates that product.", status=status_for(form))
 
 
 @bp.route("/import/<int:batch_id>", methods=["GET", "POST"])
@@ -126,8 +127,8 @@ def import_preview(batch_id: int):
                   f"{summary['skipped']} skipped.", "success")
             return redirect(url_for("catalog.index"), 303)
     checks = [] if batch.status == imports.IMPORTED else imports.preview(services.PRODUCT_IMPORTER, batch)
-    return render("catalog/import_preview.html", batch=batch, checks=checks, form=form,
-                  good=sum(1 for c in checks if c.ok))
+    return render("imports/preview.html", batch=batch, checks=checks, form=form, good=sum(1 for c in checks if c.ok),
+                  back=url_for("catalog.index"), again=url_for("catalog.import_upload"), key="sku")
 
 
 @bp.route("/export", methods=["POST"])

@@ -139,7 +139,7 @@ def preview(importer: Importer, batch: ImportBatch) -> list[RowCheck]:
 
 
 def confirm(importer: Importer, batch_id: int) -> tuple[ImportBatch, dict]:
-    batch = db.session.scalars(sa.select(ImportBatch).where(ImportBatch.id == batch_id).with_for_update()
+    batch = db.session.scalars(sa.select(ImportBatch).where(ImportBatch.id == batch_id).with_for_update(of=ImportBatch)
                                .execution_options(populate_existing=True)).one()
     if batch.status == IMPORTED:
         return batch, batch.summary or {}

@@ -122,7 +122,7 @@ def enqueue(kind: str, params: dict, *, title: str, key: str | None = None,
     org_id = current_org_id()
     key = key if key is not None else json.dumps(params, sort_keys=True, default=str)
     job_id = job_id_for(org_id, kind, key)
-    job = db.session.scalars(sa.select(Job).where(Job.id == job_id).with_for_update()).first()
+    job = db.session.scalars(sa.select(Job).where(Job.id == job_id).with_for_update(of=Job)).first()
     if job is not None and (job.active or (job.status == DONE and not rerun_finished)):
         return job
     if job is None:

@@ -128,7 +128,7 @@ def get_or_404(model, ident, *, for_update: bool = False):
         abort(404)
     stmt = sa.select(model).where(model.id == ident)
     if for_update:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update(of=model)
     obj = db.session.scalars(stmt).first()
     if obj is None:
         abort(404)

@@ -31,7 +31,7 @@ def _fy() -> int:
 
 
 def _lock(model, doc_id: int):
-    return db.session.scalars(sa.select(model).where(model.id == doc_id).with_for_update()
+    return db.session.scalars(sa.select(model).where(model.id == doc_id).with_for_update(of=model)
                               .execution_options(populate_existing=True)).one()
 
 

@@ -62,6 +62,8 @@ class MoveSpec:
     unit_cost: Decimal | None = None
     #: Overrides the usual counter account (e.g. "payables" for a return of billed goods).
     counter_role: str | None = None
+    #: For stock coming back: its exact value (what it left at), instead of quantity × unit cost.
+    value: Decimal | None = None
 
 
 @dataclass
@@ -158,7 +160,7 @@ def _lock_pools(product_ids: list[int]) -> dict[int, ProductStock]:
     db.session.execute(insert(table).values([{"org_id": org_id, "product_id": pid} for pid in product_ids])
                        .on_conflict_do_nothing(index_elements=["org_id", "product_id"]))
     rows = db.session.scalars(sa.select(ProductStock).where(ProductStock.product_id.in_(product_ids))
-                              .order_by(ProductStock.product_id).with_for_update()
+                              .order_by(ProductStock.product_id).with_for_update(of=ProductStock)
                               .execution_options(populate_existing=True)).all()
     return {r.product_id: r for r in rows}
 
@@ -183,6 +185,8 @@ def _check_spec(n: int, spec: MoveSpec) -> None:
             raise DomainError(f"{where}: stock coming in needs a destination only.")
         if spec.unit_cost is None or spec.unit_cost < 0:
             raise DomainError(f"{where}: enter the unit cost.", field="unit_cost")
+        if spec.value is not None and (spec.value < 0 or spec.value != _money(spec.value)):
+            raise DomainError(f"{where}: the value must be a non-negative amount of money.")
         if spec.product.tracks_batches and spec.batch is None:
             raise DomainError(f"{where}: this product is tracked by batch; enter the batch number and expiry.",
                               field="batch")
@@ -349,7 +353,7 @@ def apply(specs: list[MoveSpec], *, on: date, source_type: str, source_id: int |
         for n, spec in enumerate(specs):
             product, ps = spec.product, pools[spec.product.id]
             if spec.kind in INBOUND:
-                value = _money(spec.quantity * spec.unit_cost)
+                value = spec.value if spec.value is not None else _money(spec.quantity * spec.unit_cost)
                 move = add_move(spec, spec.kind, spec.quantity, spec.batch, None, spec.to_location,
                                 spec.unit_cost, value)
                 db.session.flush()

@@ -54,6 +54,8 @@ class Account(TenantScoped, db.Model):
     role: Mapped[str | None] = mapped_column(sa.String(40))
     #: Group accounts only hold other accounts; nothing is posted to them.
     is_group: Mapped[bool] = mapped_column(default=False)
+    #: Money is received into and paid from this account (a till, a bank account).
+    is_payment_account: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     active: Mapped[bool] = mapped_column(default=True)
     description: Mapped[str | None] = mapped_column(sa.String(300))
     created_at: Mapped[datetime] = mapped_column(default=now)

@@ -354,7 +354,7 @@ def journal_totals(journal: ManualJournal) -> tuple[Decimal, Decimal]:
 def lock_journal(journal_id: int) -> ManualJournal:
     """Re-read a journal with its row locked (two posts of one journal queue up)."""
     return db.session.scalars(sa.select(ManualJournal).where(ManualJournal.id == journal_id)
-                              .with_for_update().execution_options(populate_existing=True)).one()
+                              .with_for_update(of=ManualJournal).execution_options(populate_existing=True)).one()
 
 
 def post_manual_journal(journal: ManualJournal, version: int | None = None) -> JournalEntry:

@@ -1,4 +1,5 @@
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
@@ -93,3 +94,16 @@ class SwitchForm(FlaskForm):
 class NoteForm(FlaskForm):
     """A form with only the CSRF token, for one-button actions."""
     note = TextAreaField(validators=[Optional(), Length(max=500)])
+
+
+class PrintingForm(FlaskForm):
+    invoice_prefix = StringField("Invoice number prefix", description="{fy} is the fiscal year (2026-27), {year} the "
+                                 "calendar year. Numbers restart with each year in the prefix.",
+                                 validators=[DataRequired("Enter a prefix."), Length(max=30)], filters=[strip])
+    credit_limit_policy = SelectField("When an invoice goes over a customer's credit limit", choices={})
+    invoice_terms = TextAreaField("Terms printed on invoices", validators=[Optional(), Length(max=2000)],
+                                  filters=[strip])
+
+
+class LogoForm(FlaskForm):
+    logo = FileField("Logo (PNG or JPEG, at most 512 KB)")

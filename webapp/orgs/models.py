@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from webapp.core.clock import now
 from webapp.core.permissions import ROLES
@@ -47,6 +47,14 @@ class Organization(db.Model):
     lock_date: Mapped[date | None]
     #: Allow issuing more than is on hand (valued at the last cost, trued up on arrival).
     allow_negative_stock: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    #: What posting an invoice over a customer's credit limit does: block, warn or off.
+    credit_limit_policy: Mapped[str] = mapped_column(sa.String(5), default="block", server_default="block")
+    #: Printed at the foot of every invoice.
+    invoice_terms: Mapped[str | None] = mapped_column(sa.Text)
+    logo: Mapped[bytes | None] = deferred(mapped_column(sa.LargeBinary))
+    logo_mime: Mapped[str | None] = mapped_column(sa.String(30))
+    #: Bumped when the logo or printed details change, so cached PDFs are redrawn.
+    print_version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     @property
     def org_id(self) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy as sa
-from flask import abort, flash, g, redirect, request, session, url_for
+from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_user
 
 from webapp.auth import services as auth
@@ -13,7 +13,7 @@ from webapp.core.errors import DomainError
 from webapp.core.forms import form_error, status_for
 from webapp.core.htmx import render
 from webapp.core.mail import mail_configured, send_mail
-from webapp.core.permissions import login_only, public, requires
+from webapp.core.permissions import login_only, member, public, requires
 from webapp.core.regions import COUNTRIES
 from webapp.core.tenancy import MAX_ID, get_or_404, tenant
 from webapp.extensions import db
@@ -290,3 +290,48 @@ def accept(token: str):
         status = 410 if problem else status_for(form)
         return render("orgs/accept.html", inv=inv, org=org, existing=existing, form=form, problem=problem,
                       status=status)
+
+
+@bp.route("/settings/printing", methods=["GET", "POST"])
+@requires("org.settings")
+def printing():
+    """Invoice numbering, terms, credit limits and the logo on documents."""
+    from webapp.core.numbering import series_for
+    from webapp.orgs.forms import LogoForm, PrintingForm
+    org = g.org
+    form = PrintingForm(prefix="p", invoice_prefix=series_for("invoice")[0], invoice_terms=org.invoice_terms,
+                        credit_limit_policy=org.credit_limit_policy)
+    form.credit_limit_policy.choices = services.CREDIT_POLICIES
+    logo = LogoForm(prefix="l")
+    if request.method == "POST" and "p-invoice_prefix" in request.form and form.validate():
+        try:
+            services.set_printing(org, invoice_prefix=form.invoice_prefix.data, invoice_terms=form.invoice_terms.data,
+                                  credit_limit_policy=form.credit_limit_policy.data)
+        except DomainError as exc:
+            form_error(form, exc)
+        else:
+            flash("Saved.", "success")
+            return redirect(url_for("orgs.printing"), 303)
+    if request.method == "POST" and ("l-logo" in request.files or request.form.get("remove")) and logo.validate():
+        upload = logo.logo.data
+        try:
+            services.set_logo(org, None if request.form.get("remove") else (upload.read() if upload else b""),
+                              upload.mimetype if upload else None)
+        except DomainError as exc:
+            form_error(logo, exc)
+        else:
+            flash("Logo saved." if org.logo_mime else "Logo removed.", "success")
+            return redirect(url_for("orgs.printing"), 303)
+    return render("orgs/printing.html", form=form, logo_form=logo, status=max(status_for(form), status_for(logo)))
+
+
+@bp.route("/settings/organization/logo")
+@member
+def logo():
+    """The organization's logo, for the pages that show it."""
+    data = db.session.scalar(sa.select(Organization.logo).where(Organization.id == g.org.id))
+    if not data:
+        abort(404)
+    response = current_app.response_class(data, mimetype=g.org.logo_mime)
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response

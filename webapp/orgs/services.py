@@ -265,3 +265,41 @@ def invitation_mail(org: Organization, inv: Invitation, link: str, inviter: User
             f"as {role_label(inv.role)}.\n\nAccept the invitation here (valid for 7 days):\n{link}\n\n"
             "If you were not expecting this, ignore this message.\n")
     return subject, body
+
+
+MAX_LOGO_BYTES = 512 * 1024
+_SIGNATURES = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
+CREDIT_POLICIES = {"block": "Refuse to post (an owner or accountant may override)",
+                   "warn": "Post, with a warning", "off": "Ignore credit limits"}
+
+
+def set_printing(org: Organization, *, invoice_prefix: str, invoice_terms: str | None,
+                 credit_limit_policy: str) -> None:
+    from webapp.core import numbering
+    prefix = (invoice_prefix or "").strip()
+    if not prefix or len(prefix) > 30 or any(c.isspace() for c in prefix.replace("{fy}", "").replace("{year}", "")):
+        raise DomainError("A prefix is up to 30 characters without spaces, e.g. INV-{fy}-.", field="invoice_prefix")
+    if credit_limit_policy not in CREDIT_POLICIES:
+        raise DomainError("Choose what a credit limit does.", field="credit_limit_policy")
+    numbering.set_series("invoice", prefix, 5)
+    org.invoice_terms = (invoice_terms or "").strip() or None
+    org.credit_limit_policy = credit_limit_policy
+    org.print_version += 1
+    db.session.flush()
+
+
+def set_logo(org: Organization, data: bytes | None, mime: str | None) -> None:
+    """Store a PNG or JPEG logo (checked by its first bytes, at most 512 KB); None removes it."""
+    if data is None:
+        org.logo, org.logo_mime = None, None
+    else:
+        if not data:
+            raise DomainError("The file is empty.", field="logo")
+        if len(data) > MAX_LOGO_BYTES:
+            raise DomainError(f"A logo is at most {MAX_LOGO_BYTES // 1024} KB.", field="logo")
+        kind = next((m for m, sig in _SIGNATURES.items() if data.startswith(sig)), None)
+        if kind is None:
+            raise DomainError("A logo is a PNG or JPEG image.", field="logo")
+        org.logo, org.logo_mime = data, kind
+    org.print_version += 1
+    db.session.flush()

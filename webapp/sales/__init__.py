@@ -1,1 +1,6 @@
-"""Sales: customers, invoices, quotes and orders, quick sale, printable invoices."""
+"""Sales: customers' quotes, orders and invoices, quick sale, printable invoices."""
+from flask import Blueprint
+
+bp = Blueprint("sales", __name__, url_prefix="/sales")
+
+from webapp.sales import jobs, quick, routes  # noqa: E402,F401

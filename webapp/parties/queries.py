@@ -1,0 +1,70 @@
+"""Reads of customers and suppliers, and their balances from the sub-ledger."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from webapp.core.money import ZERO
+from webapp.extensions import db
+from webapp.ledger.models import Account, JournalLine
+from webapp.parties.models import Party
+
+PAGE = 50
+
+
+def _like(q: str) -> str:
+    return "%" + q.replace("\\", "").replace("%", "").replace("_", "") + "%"
+
+
+@dataclass
+class PartyFilter:
+    q: str = ""
+    kind: str = "customer"      # customer | supplier
+    status: str = "active"
+    page: int = 1
+
+
+def parties(f: PartyFilter) -> tuple[list[Party], bool]:
+    stmt = sa.select(Party).where(Party.is_supplier.is_(True) if f.kind == "supplier" else Party.is_customer.is_(True))
+    if f.q:
+        like = _like(f.q.strip()[:60])
+        stmt = stmt.where(sa.or_(Party.name.ilike(like), Party.code.ilike(like), Party.tax_id.ilike(like),
+                                 Party.phone.ilike(like)))
+    if f.status == "active":
+        stmt = stmt.where(Party.active.is_(True))
+    elif f.status == "inactive":
+        stmt = stmt.where(Party.active.is_(False))
+    page = max(1, min(f.page, 10_000))
+    rows = list(db.session.scalars(stmt.order_by(Party.name, Party.id).offset((page - 1) * PAGE).limit(PAGE + 1)))
+    return rows[:PAGE], len(rows) > PAGE
+
+
+def search(q: str, *, kind: str = "customer", limit: int = 12) -> list[Party]:
+    stmt = sa.select(Party).where(Party.active.is_(True),
+                                  Party.is_supplier.is_(True) if kind == "supplier" else Party.is_customer.is_(True))
+    q = (q or "").strip()[:60]
+    if q:
+        like = _like(q)
+        stmt = stmt.where(sa.or_(Party.name.ilike(like), Party.code.ilike(like), Party.phone.ilike(like)))
+    return list(db.session.scalars(stmt.order_by(Party.is_walk_in.desc(), Party.name).limit(limit)))
+
+
+def balances(party_ids: list[int], role: str = "receivables") -> dict[int, Decimal]:
+    """What each party owes (receivables, debit − credit) or is owed (payables, credit − debit)."""
+    if not party_ids:
+        return {}
+    acc = db.session.scalars(sa.select(Account.id).where(Account.role == role)).one()
+    rows = db.session.execute(
+        sa.select(JournalLine.party_id, sa.func.sum(JournalLine.debit), sa.func.sum(JournalLine.credit))
+        .where(JournalLine.account_id == acc, JournalLine.party_id.in_(party_ids))
+        .group_by(JournalLine.party_id)).all()
+    out = {pid: ZERO for pid in party_ids}
+    for pid, d, c in rows:
+        out[pid] = (d - c) if role == "receivables" else (c - d)
+    return out
+
+
+def balance(party: Party, role: str = "receivables") -> Decimal:
+    return balances([party.id], role)[party.id]

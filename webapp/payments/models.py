@@ -1,0 +1,113 @@
+"""Payments received and made, and what they settle.
+
+A payment is money into or out of a cash or bank account from one party. It
+posts one journal entry (cash or bank against receivables or payables, with
+the party on the line) and is then allocated, wholly or in part, to that
+party's open invoices (or bills). What is not allocated stays on the party's
+account as a credit.
+
+The rules are kept by the service *and* the database: an allocation settles
+an invoice or a bill, never both; `payment.allocated_amount` can never exceed
+the payment, and an invoice's `amount_paid` never its total (CHECK
+constraints on rows that the service locks before changing).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.core.clock import now
+from webapp.core.money import Money
+from webapp.core.tenancy import TenantScoped
+from webapp.extensions import db
+
+IN, OUT = "in", "out"
+METHODS = {"cash": "Cash", "bank_transfer": "Bank transfer", "card": "Card", "upi": "UPI", "cheque": "Cheque"}
+POSTED, CANCELLED = "posted", "cancelled"
+
+
+class Payment(TenantScoped, db.Model):
+    __tablename__ = "payment"
+    __audited__ = True
+    __org_index__ = False
+    __table_args__ = (
+        sa.UniqueConstraint("org_id", "number"),
+        sa.Index("uq_payment_idempotency", "org_id", "idempotency_key", unique=True,
+                 sqlite_where=sa.text("idempotency_key IS NOT NULL"),
+                 postgresql_where=sa.text("idempotency_key IS NOT NULL")),
+        sa.Index("ix_payment_party", "org_id", "party_id", "date"),
+        sa.Index("ix_payment_list", "org_id", "direction", "date", "id"),
+        sa.CheckConstraint("direction IN ('in', 'out')", name="direction"),
+        sa.CheckConstraint("amount > 0", name="amount_positive"),
+        sa.CheckConstraint("allocated_amount >= 0", name="allocated_not_negative"),
+        sa.CheckConstraint("allocated_amount <= amount", name="not_over_allocated"),
+        sa.CheckConstraint("refunded_amount >= 0", name="refunded_not_negative"),
+        sa.CheckConstraint("allocated_amount + refunded_amount <= amount", name="not_over_used"),
+        sa.CheckConstraint("method IN ('cash', 'bank_transfer', 'card', 'upi', 'cheque')", name="method"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(sa.String(40))
+    direction: Mapped[str] = mapped_column(sa.String(3))
+    status: Mapped[str] = mapped_column(sa.String(10), default=POSTED)
+    date: Mapped[date]
+    party_id: Mapped[int] = mapped_column(sa.ForeignKey("party.id"))
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("account.id"))
+    method: Mapped[str] = mapped_column(sa.String(16), default="cash")
+    reference: Mapped[str | None] = mapped_column(sa.String(100))
+    memo: Mapped[str | None] = mapped_column(sa.String(300))
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    amount: Mapped[Decimal] = mapped_column(Money())
+    allocated_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+    #: Part of an unallocated credit paid back to the party.
+    refunded_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(64))
+    entry_id: Mapped[int | None] = mapped_column(sa.ForeignKey("journal_entry.id"))
+    #: For a refund: the payment whose credit it paid back.
+    refund_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("payment.id"))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+    party = relationship("Party", lazy="joined")
+    account = relationship("Account", lazy="joined")
+    allocations = relationship("Allocation", back_populates="payment", order_by="Allocation.id")
+
+    @property
+    def unallocated(self) -> Decimal:
+        return self.amount - self.allocated_amount - self.refunded_amount
+
+
+class Allocation(TenantScoped, db.Model):
+    """Part of a payment settling one invoice or one bill."""
+
+    __tablename__ = "allocation"
+    __audited__ = True
+    __org_index__ = False
+    __table_args__ = (
+        sa.Index("ix_allocation_payment", "org_id", "payment_id"),
+        sa.Index("ix_allocation_invoice", "org_id", "invoice_id"),
+        sa.Index("ix_allocation_bill", "org_id", "bill_id"),
+        sa.CheckConstraint("amount > 0", name="amount_positive"),
+        sa.CheckConstraint("(invoice_id IS NULL) <> (bill_id IS NULL)", name="invoice_xor_bill"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(sa.ForeignKey("payment.id"))
+    invoice_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sales_document.id"))
+    bill_id: Mapped[int | None]
+    amount: Mapped[Decimal] = mapped_column(Money())
+    date: Mapped[date]
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    unallocated_at: Mapped[datetime | None]
+    unallocated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+
+    payment = relationship(Payment, back_populates="allocations")
+    invoice = relationship("SalesDocument")
+
+    @property
+    def active(self) -> bool:
+        return self.unallocated_at is None
