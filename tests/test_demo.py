@@ -27,12 +27,24 @@ def test_demo_command_is_idempotent_and_consistent(app):
 
 
 def _check_invariants():
+    from decimal import Decimal
     from webapp.core.clock import today
+    from webapp.inventory import queries as stock
     from webapp.ledger import queries
+    from webapp.sales.models import SalesDocument
     bs = queries.balance_sheet(today())
     assert bs.balanced
     fy_start, _ = queries.fiscal_year_of(today())
     assert queries.trial_balance(fy_start, today()).balanced
+    # Stock value equals the inventory account; what invoices say customers owe
+    # (less unallocated credits) equals the receivables account.
+    assert stock.valuation(today())[1] == queries.balance_of_role("inventory", today())
+    due = sum((d.grand_total - d.amount_paid for d in db.session.scalars(
+        sa.select(SalesDocument).where(SalesDocument.status == "posted"))), Decimal(0))
+    from webapp.payments.models import Payment
+    credits = sum((p.unallocated for p in db.session.scalars(sa.select(Payment).where(Payment.direction == "in"))),
+                  Decimal(0))
+    assert due - credits == queries.balance_of_role("receivables", today())
 
 
 def test_demo_login_works(app, client):

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("sales", __name__, url_prefix="/sales")
 
-from webapp.sales import jobs, quick, routes  # noqa: E402,F401
+from webapp.sales import cards, jobs, quick, routes  # noqa: E402,F401
