@@ -1,4 +1,5 @@
-"""Run benchmarks: python -m bench.run ledger [--lines N] (needs BENCH_DATABASE_URL)."""
+"""Run benchmarks: python -m bench.run ledger [--lines N] | inventory [--products N --moves N]
+(needs BENCH_DATABASE_URL)."""
 from __future__ import annotations
 
 import argparse
@@ -7,13 +8,18 @@ import sys
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run")
-    parser.add_argument("suite", choices=["ledger"])
-    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("suite", choices=["ledger", "inventory"])
+    parser.add_argument("--lines", type=int, default=1_000_000, help="ledger: journal lines")
+    parser.add_argument("--products", type=int, default=50_000, help="inventory: products")
+    parser.add_argument("--moves", type=int, default=1_000_000, help="inventory: stock moves")
     parser.add_argument("--reuse", action="store_true", help="measure the data already generated")
     args = parser.parse_args(argv)
     if args.suite == "ledger":
         from bench import ledger
         ledger.run(args.lines, fresh=not args.reuse)
+    elif args.suite == "inventory":
+        from bench import inventory
+        inventory.run(args.products, args.moves, fresh=not args.reuse)
     return 0
 
 

@@ -194,3 +194,72 @@ document.addEventListener("input", function (event) {
   var diff = cash - total;
   out.textContent = diff >= 0 ? "Change to give: " + fromMinor(diff, places) : "Still to pay: " + fromMinor(diff, places);
 });
+
+// Typing goes on while a line saves. Saves in one editor are queued (hx-sync on
+// the editor), each sent with the values and version of its moment. When a saved
+// line comes back, any field typed in since it was sent keeps what was typed and is
+// saved in its turn: at once, or on leaving the field still being typed in.
+(function () {
+  var sent = new WeakMap(), kept = new WeakMap();  // by request
+  var settling = 0;  // swaps whose typed-since values are not re-applied yet
+  function fields(root) {
+    var list = root.matches && root.matches("input[id], textarea[id], select[id]") ? [root] : [];
+    return list.concat(Array.prototype.slice.call(root.querySelectorAll("input[id], textarea[id], select[id]")));
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var values = {};
+    fields(event.detail.target).forEach(function (el) { values[el.id] = el.value; });
+    sent.set(event.detail.xhr, values);
+  });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var values = sent.get(event.detail.xhr), list = [], active = document.activeElement;
+    if (!values) return;
+    fields(event.detail.target).forEach(function (el) {
+      if (el.type === "hidden" || !(el.id in values) || el.value === values[el.id]) return;
+      var k = {id: el.id, value: el.value, active: el === active, start: null, end: null};
+      try { k.start = el.selectionStart; k.end = el.selectionEnd; } catch (e) { /* date inputs */ }
+      list.push(k);
+    });
+    if (list.length) { kept.set(event.detail.xhr, list); settling++; }
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var list = kept.get(event.detail.xhr);
+    if (!list) return;
+    kept.delete(event.detail.xhr);
+    settling--;
+    list.forEach(function (k) {
+      var el = document.getElementById(k.id);
+      if (!el || el.value === k.value) return;
+      el.value = k.value;
+      if (!k.active) { el.dispatchEvent(new Event("change", {bubbles: true})); return; }
+      if (document.activeElement !== el) el.focus();
+      try { if (k.start !== null) el.setSelectionRange(k.start, k.end); } catch (e) { /* date inputs */ }
+      el.dataset.unsaved = "1";
+      el.addEventListener("change", function () { delete el.dataset.unsaved; }, {once: true});
+      el.addEventListener("blur", function () {
+        if (el.dataset.unsaved) { delete el.dataset.unsaved; el.dispatchEvent(new Event("change", {bubbles: true})); }
+      }, {once: true});
+    });
+  });
+
+  // Posting, sending or confirming waits for the last edit to be saved, so the
+  // document posted is the one on the screen (and its version is the latest).
+  function busy() {
+    return settling > 0 || document.querySelector(".htmx-request") !== null ||
+      document.querySelector("[data-unsaved]") !== null;
+  }
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute || !form.hasAttribute("data-once") || form.dataset.sent) return;
+    var active = document.activeElement;
+    if (active && active.dataset && active.dataset.unsaved) active.blur();
+    if (!busy()) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    var idle = 0, tries = 0, submitter = event.submitter;
+    var timer = setInterval(function () {
+      idle = busy() ? 0 : idle + 1;
+      if (idle >= 2 || ++tries > 200) { clearInterval(timer); form.requestSubmit(submitter || undefined); }
+    }, 50);
+  }, true);
+})();

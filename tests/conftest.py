@@ -14,7 +14,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 

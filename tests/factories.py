@@ -38,7 +38,6 @@ def add_member(org_id: int, role: str, *, email: str | None = None, name: str | 
                password: str = PASSWORD) -> int:
     """Invite and accept in one go; commits. Returns the user id."""
     from webapp.auth import services as auth
-    from webapp.auth.models import User
     from webapp.orgs.models import Organization
     n = next(_seq)
     email = email or f"{role}{n}@example.com"

@@ -50,7 +50,6 @@ def _membership(org_id, owner_id):
     from webapp.auth import services as auth
     from webapp.extensions import db
     from webapp.orgs.models import Membership
-    import itertools
     n = next(_counter)
     user = auth.create_user(f"member{n}@example.com", "A Member", "correct-horse-battery-9")
     m = Membership(user_id=user.id, org_id=org_id, role="sales", active=True)

@@ -45,6 +45,19 @@ def _check_invariants():
     credits = sum((p.unallocated for p in db.session.scalars(sa.select(Payment).where(Payment.direction == "in"))),
                   Decimal(0))
     assert due - credits == queries.balance_of_role("receivables", today())
+    # What bills say we owe equals the payables account (a credit balance); what was
+    # received and not billed yet, at its receiving value, equals goods received not invoiced.
+    from webapp.purchases.models import GoodsReceipt, GoodsReceiptLine, PurchaseDocument
+    owed = sum((d.grand_total - d.amount_paid for d in db.session.scalars(
+        sa.select(PurchaseDocument).where(PurchaseDocument.doc_type == "bill", PurchaseDocument.status == "posted"))),
+        Decimal(0))
+    assert owed > 0 and -owed == queries.balance_of_role("payables", today())
+    unbilled = sum((l.value - l.billed_value for l in db.session.scalars(
+        sa.select(GoodsReceiptLine).join(GoodsReceipt).where(GoodsReceipt.status == "posted"))), Decimal(0))
+    assert unbilled > 0 and -unbilled == queries.balance_of_role("grni", today())
+    statuses = {d.status for d in db.session.scalars(sa.select(PurchaseDocument).where(
+        PurchaseDocument.doc_type == "order"))}
+    assert statuses == {"draft", "sent", "partly_received", "received", "cancelled"}
 
 
 def test_demo_login_works(app, client):

@@ -12,6 +12,7 @@ BLUEPRINTS = [
     "webapp.inventory:bp",
     "webapp.parties:bp",
     "webapp.sales:bp",
+    "webapp.purchases:bp",
     "webapp.jobs:bp",
     "webapp.health:bp",
     "webapp.soon:bp",

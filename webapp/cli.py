@@ -5,7 +5,6 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from webapp.extensions import db
 
 
 def register(app) -> None:

@@ -18,7 +18,7 @@ DEMO_ORG_NAME = "Pulse Demo Traders"
 
 DEMO_STEPS: list = []
 #: Modules whose @demo_step functions make up the demo, in order.
-DEMO_MODULES = ["webapp.ledger.demo", "webapp.inventory.demo", "webapp.sales.demo"]
+DEMO_MODULES = ["webapp.ledger.demo", "webapp.inventory.demo", "webapp.sales.demo", "webapp.purchases.demo"]
 
 
 def demo_step(fn):

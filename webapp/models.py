@@ -10,3 +10,4 @@ from webapp.core import imports  # noqa: F401
 from webapp.parties import models as parties_models  # noqa: F401
 from webapp.sales import models as sales_models  # noqa: F401
 from webapp.payments import models as payments_models  # noqa: F401
+from webapp.purchases import models as purchases_models  # noqa: F401

@@ -50,9 +50,9 @@ NAV: list[NavSection] = [
         NavItem("Customers", "parties.customers", "customers.view"),
     )),
     NavSection("Purchases", (
-        soon("Purchase orders", "purchase-orders", "purchases.view"),
-        soon("Goods receipts", "goods-receipts", "purchases.view"),
-        soon("Supplier bills", "bills", "purchases.view"),
+        NavItem("Purchase orders", "purchases.orders", "purchases.view"),
+        NavItem("Goods receipts", "purchases.receipts", "purchases.view"),
+        NavItem("Supplier bills", "purchases.bills", "purchases.view"),
         NavItem("Suppliers", "parties.suppliers", "suppliers.view"),
     )),
     NavSection("Money", (

@@ -1,4 +1,4 @@
-from tests.factories import PASSWORD, create_org, login
+from tests.factories import create_org, login
 
 
 def test_login_page_renders(client):

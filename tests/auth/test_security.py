@@ -1,7 +1,7 @@
 """Security defaults: CSRF, login rate limit, redirects, sessions, headers."""
 import pytest
 
-from tests.factories import PASSWORD, add_member, create_org, login
+from tests.factories import PASSWORD, create_org, login
 
 
 @pytest.fixture

@@ -98,7 +98,8 @@ def test_import_previews_errors_and_writes_nothing_until_confirmed(app, client, 
         names = set(db.session.scalars(sa.select(Product.name)))
     assert names == {"Paracetamol renamed", "Amoxicillin 250"}
     # A second confirm of the same file imports nothing more.
-    again = client.post(r.request.path if hasattr(r, "request") else "/", follow_redirects=False)
+    again = client.post(r.request.path, follow_redirects=True)
+    assert "This file was imported already; nothing more was written." in again.get_data(as_text=True)
     assert count(app, owner) == 2
 
 

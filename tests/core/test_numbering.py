@@ -2,8 +2,6 @@
 import threading
 from datetime import date
 
-import pytest
-import sqlalchemy as sa
 
 from tests.conftest import needs_postgres
 from tests.factories import create_org

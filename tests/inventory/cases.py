@@ -1,6 +1,5 @@
 """Rows of a given organization for every inventory and catalog route that takes an id."""
 from datetime import date
-from decimal import Decimal
 
 from tests.inventory.helpers import product, receive
 from tests.route_cases import case

@@ -181,7 +181,6 @@ def test_reports_and_their_downloads(app, client, shop):
         drain_jobs(app)
         dl = client.get(f"/jobs/{job}/download")
         assert dl.status_code == 200, report
-    valuation = client.get(f"/jobs/{job}/download")
     assert client.post("/stock/reports/export", data={"report": "nope", "format": "csv"}).status_code == 400
 
 

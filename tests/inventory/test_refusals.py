@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.factories import create_org
-from tests.inventory.helpers import move, product, receive, sell
+from tests.inventory.helpers import product, receive, sell
 from webapp.core.audit import AuditLog
 from webapp.core.errors import DomainError
 from webapp.core.tenancy import tenant

@@ -1,6 +1,5 @@
 """Jobs plumbing: deterministic ids, idempotent runs, failure, tenant re-check."""
 import sqlalchemy as sa
-import pytest
 
 from tests.conftest import drain_jobs
 from tests.factories import add_member, create_org
@@ -46,9 +45,8 @@ def test_same_key_makes_one_job_and_runs_once(app, ctx):
 def test_a_failed_job_records_the_error_and_can_be_queued_again(app, ctx):
     calls.clear()
     org_id, user_id = create_org()
-    job_id = None
     try:
-        job_id = _enqueue(org_id, user_id, {"n": 2, "fail": True})
+        _enqueue(org_id, user_id, {"n": 2, "fail": True})
         drain_jobs(app)
     except RuntimeError:
         pass  # in synchronous mode the error propagates after being recorded

@@ -257,7 +257,6 @@ def test_report_downloads_run_as_jobs(app, client, owner, report, fmt):
 
 
 def test_sales_role_cannot_see_the_ledger(app, client, make_client, owner):
-    add_member_id = None
     with app.app_context():
         add_member(owner, "sales", email="seller@example.com")
     c = make_client()

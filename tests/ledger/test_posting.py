@@ -13,7 +13,7 @@ from webapp.core.tenancy import tenant
 from webapp.extensions import db
 from webapp.ledger import services
 from webapp.ledger.models import AccountDayBalance, JournalEntry, JournalLine
-from webapp.ledger.services import LedgerImmutable, Line
+from webapp.ledger.services import LedgerImmutable
 
 
 def counts():

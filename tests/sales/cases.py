@@ -1,12 +1,10 @@
 """Rows of a given organization for every sales and party route that takes an id."""
-from datetime import date
 
 from tests.inventory.helpers import product
 from tests.route_cases import case
 from tests.sales.helpers import customer, invoice
 from webapp.core import imports
 from webapp.parties.services import PARTY_IMPORTER
-from webapp.sales import services
 
 
 @case("parties.customer", "parties.edit_customer")

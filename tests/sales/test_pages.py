@@ -4,7 +4,7 @@ import re
 import shutil
 import subprocess
 import zipfile
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -326,3 +326,20 @@ def test_sales_role_cannot_cancel(app, client, make_client, shop):
     login(c, "seller@example.com")
     assert c.get("/sales/invoices").status_code == 200
     assert c.post("/sales/documents/1/cancel", data={"reason": "x"}).status_code in (403, 404)
+
+
+def test_a_refused_edit_leaves_the_draft_as_it_was(app, client, shop):
+    doc_id, page = new_invoice(client, shop)
+    v = version_of(page)
+    r = client.post(f"/sales/documents/{doc_id}/header", headers=HX, data={
+        "customer_id": shop["metro"], "date": TODAY.isoformat(), "due_date": (TODAY - timedelta(days=1)).isoformat(),
+        "version": v})
+    body = r.get_data(as_text=True)
+    assert r.status_code == 422 and "The due date is before the date of the document." in body
+    assert version_of(body) == v  # nothing changed, so the version is the same
+    assert f'value="{(TODAY - timedelta(days=1)).isoformat()}"' in body  # what was typed stays
+    r = client.post(f"/sales/documents/{doc_id}/header", headers=HX, data={
+        "customer_id": shop["metro"], "date": TODAY.isoformat(), "due_date": TODAY.isoformat(), "version": v})
+    assert r.status_code == 200
+    with app.app_context(), tenant(shop["org"]):
+        assert db.session.get(SalesDocument, doc_id).due_date == TODAY

@@ -1,7 +1,6 @@
 """Browse the audit trail; export it as CSV through a job."""
 from __future__ import annotations
 
-from datetime import date
 
 from flask import g, request
 from flask_wtf import FlaskForm

@@ -3,7 +3,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from webapp.catalog.models import COSTING_METHODS, KINDS, UNITS
+from webapp.catalog.models import COSTING_METHODS, KINDS
 from webapp.core.forms import DecimalText, no_control_chars, strip
 
 
@@ -26,13 +26,17 @@ class ProductForm(FlaskForm):
     reorder_point = DecimalText("Reorder point", places=3, description="Order more when stock falls to this.")
     reorder_quantity = DecimalText("Reorder quantity", places=3)
     active = BooleanField("Active (can be sold and bought)", default=True)
+    purchase_price = DecimalText("Purchase price", places=6, description="Where a purchase order starts.")
+    preferred_supplier_id = SelectField("Preferred supplier", choices={}, default="", validate_choice=False,
+                                        coerce=lambda v: "" if v is None else str(v), description="The reorder report orders from them.")
     description = TextAreaField("Description", validators=[Optional(), Length(max=2000)], filters=[strip])
     version = IntegerField(validators=[Optional()])
 
     def values(self) -> dict:
         return {k: getattr(self, k).data for k in (
             "sku", "name", "barcode", "kind", "unit", "category", "hsn_code", "tax_rate", "sale_price",
-            "tracks_batches", "costing_method", "reorder_point", "reorder_quantity", "active", "description")}
+            "tracks_batches", "costing_method", "reorder_point", "reorder_quantity", "active", "description",
+            "purchase_price", "preferred_supplier_id")}
 
 
 class ImportForm(FlaskForm):

@@ -29,6 +29,8 @@ class Product(TenantScoped, db.Model):
         sa.Index("uq_product_org_barcode", "org_id", "barcode", unique=True,
                  sqlite_where=sa.text("barcode IS NOT NULL"), postgresql_where=sa.text("barcode IS NOT NULL")),
         sa.Index("ix_product_org_name", "org_id", "name"),
+        # SKU prefix search (`starts_with`, usable under row-level security; see inventory.queries.lookup).
+        sa.Index("ix_product_org_sku_prefix", "org_id", "sku", postgresql_ops={"sku": "text_pattern_ops"}),
         sa.CheckConstraint("kind IN ('stocked', 'service')", name="kind"),
         sa.CheckConstraint("costing_method IN ('fifo', 'lifo', 'average')", name="costing_method"),
         sa.CheckConstraint("sale_price >= 0", name="sale_price_not_negative"),
@@ -54,6 +56,9 @@ class Product(TenantScoped, db.Model):
     reorder_point: Mapped[Decimal | None] = mapped_column(Quantity())
     reorder_quantity: Mapped[Decimal | None] = mapped_column(Quantity())
     active: Mapped[bool] = mapped_column(default=True)
+    #: Who the reorder report orders from, and the price a purchase order starts at.
+    preferred_supplier_id: Mapped[int | None] = mapped_column(sa.ForeignKey("party.id"))
+    purchase_price: Mapped[Decimal | None] = mapped_column(UnitPrice())
     created_at: Mapped[datetime] = mapped_column(default=now)
     #: Bumped on every edit; a form carrying an older value is stale.
     version: Mapped[int] = mapped_column(default=1)

@@ -25,6 +25,13 @@ def _filter() -> queries.ProductFilter:
                                  page=a.get("page", 1, type=int) or 1)
 
 
+def _with_suppliers(form: ProductForm) -> ProductForm:
+    from webapp.parties.queries import search as search_parties
+    form.preferred_supplier_id.choices = {"": "None", **{str(p.id): p.name for p in search_parties("", kind="supplier",
+                                                                                                 limit=500)}}
+    return form
+
+
 @bp.route("/")
 @requires("catalog.view")
 def index():
@@ -51,7 +58,7 @@ def search():
 @requires("catalog.manage")
 def new():
     """Add a product or a service."""
-    form = ProductForm()
+    form = _with_suppliers(ProductForm())
     if form.validate_on_submit():
         try:
             product = services.create_product(**form.values())
@@ -68,7 +75,9 @@ def new():
 def edit(product_id: int):
     """Change a product."""
     product = get_or_404(Product, product_id)
-    form = ProductForm(obj=product)
+    form = _with_suppliers(ProductForm(obj=product))
+    if request.method == "GET":
+        form.preferred_supplier_id.data = str(product.preferred_supplier_id or "")
     if form.validate_on_submit():
         try:
             services.update_product(product, form.version.data, **form.values())
@@ -120,6 +129,9 @@ def import_preview(batch_id: int):
     if form.validate_on_submit():
         try:
             batch, summary = imports.confirm(services.PRODUCT_IMPORTER, batch.id)
+        except imports.AlreadyImported as exc:
+            flash(exc.message, "info")
+            return redirect(url_for("catalog.index"), 303)
         except DomainError as exc:
             flash(exc.message, "error")
         else:

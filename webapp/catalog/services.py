@@ -14,7 +14,8 @@ from webapp.core.money import MAX_AMOUNT, MoneyError, parse_amount
 from webapp.extensions import db
 
 FIELDS = ("sku", "barcode", "name", "description", "unit", "category", "hsn_code", "tax_rate", "sale_price",
-          "kind", "tracks_batches", "costing_method", "reorder_point", "reorder_quantity", "active")
+          "kind", "tracks_batches", "costing_method", "reorder_point", "reorder_quantity", "active",
+          "preferred_supplier_id", "purchase_price")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 _HSN = re.compile(r"^[0-9]{4}([0-9]{2}){0,2}$")
 
@@ -81,6 +82,28 @@ def clean(values: dict, product: Product | None = None, *, existing: dict | None
         raise DomainError("A tax rate is a percentage between 0 and 100.", field="tax_rate")
     if v["sale_price"] > MAX_AMOUNT:
         raise DomainError("The sale price is too large.", field="sale_price")
+    price = v.get("purchase_price")
+    if price in (None, ""):
+        v["purchase_price"] = None
+    else:
+        try:
+            v["purchase_price"] = price if isinstance(price, Decimal) else parse_amount(price, places=6)
+        except MoneyError as exc:
+            raise DomainError(f"The purchase price: {exc}", field="purchase_price") from None
+    supplier_id = v.get("preferred_supplier_id")
+    if supplier_id in (None, ""):
+        v["preferred_supplier_id"] = None
+    else:
+        from webapp.parties.models import Party
+        try:
+            supplier_id = int(supplier_id)
+        except (TypeError, ValueError):
+            raise DomainError("Choose a supplier from the list.", field="preferred_supplier_id") from None
+        supplier = db.session.scalars(sa.select(Party).where(Party.id == supplier_id,
+                                                             Party.is_supplier.is_(True))).first()
+        if supplier is None:
+            raise DomainError("Choose a supplier from the list.", field="preferred_supplier_id")
+        v["preferred_supplier_id"] = supplier.id
     for name_ in ("reorder_point", "reorder_quantity"):
         raw = v.get(name_)
         if raw in (None, ""):
@@ -137,7 +160,7 @@ COLUMNS = [
     Column("hsn_code", help="4, 6 or 8 digits"), Column("tax_rate", help="percent, e.g. 18"),
     Column("sale_price"), Column("kind", help="stocked or service"), Column("tracks_batches", help="yes or no"),
     Column("costing_method", help="fifo, lifo or average"), Column("reorder_point"), Column("reorder_quantity"),
-    Column("active", help="yes or no"), Column("description"),
+    Column("active", help="yes or no"), Column("description"), Column("purchase_price"),
 ]
 _YES = {"yes", "y", "true", "1"}
 _NO = {"no", "n", "false", "0", ""}
@@ -151,7 +174,7 @@ def _import_context() -> dict:
 
 def _check_row(raw: dict, ctx: dict) -> RowCheck:
     check = RowCheck(raw["_line"], raw)
-    values = {k: raw.get(k, "") for k in FIELDS}
+    values = {k: raw.get(k, "") for k in FIELDS if k != "preferred_supplier_id"}
     for flag in ("tracks_batches", "active"):
         text = (raw.get(flag) or "").strip().lower()
         if flag == "active" and text == "":

@@ -13,7 +13,6 @@ row by row; their documents are.
 """
 from __future__ import annotations
 
-import json
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass

@@ -138,11 +138,15 @@ def preview(importer: Importer, batch: ImportBatch) -> list[RowCheck]:
     return [importer.check_row(row, ctx) for row in rows]
 
 
+class AlreadyImported(DomainError):
+    """A second confirm of the same file (a double click, the back button): nothing more is written."""
+
+
 def confirm(importer: Importer, batch_id: int) -> tuple[ImportBatch, dict]:
     batch = db.session.scalars(sa.select(ImportBatch).where(ImportBatch.id == batch_id).with_for_update(of=ImportBatch)
                                .execution_options(populate_existing=True)).one()
     if batch.status == IMPORTED:
-        return batch, batch.summary or {}
+        raise AlreadyImported("This file was imported already; nothing more was written.")
     checks = preview(importer, batch)
     good = [c for c in checks if c.ok]
     if not good:

@@ -77,6 +77,13 @@ class TradeDocumentMixin:
 
 
 @dataclass(frozen=True)
+class LineUrls:
+    """Where the shared line editor saves and removes a line (functions of the line)."""
+    update: object
+    remove: object
+
+
+@dataclass(frozen=True)
 class LineValues:
     product: object | None
     description: str | None
@@ -91,7 +98,8 @@ def context_for(doc, org) -> tax.TaxContext:
     return tax.TaxContext(regime=org.tax_regime, currency=doc.currency,
                           seller_state=org.state if org.tax_regime == tax.GST_INDIA else None,
                           place_of_supply=doc.place_of_supply if org.tax_regime == tax.GST_INDIA else None,
-                          prices_include_tax=doc.prices_include_tax)
+                          prices_include_tax=doc.prices_include_tax,
+                          round_total_to_whole=getattr(doc, "round_total_to_whole", None))
 
 
 def recompute(doc, org) -> tax.DocumentResult:
@@ -176,3 +184,58 @@ def new_position(doc) -> int:
     if len(doc.lines) >= MAX_LINES:
         raise DomainError(f"A document has at most {MAX_LINES} lines.")
     return max((l.position for l in doc.lines), default=0) + 1
+
+
+# ---------------------------------------------------------------- editing a draft (sales and purchases)
+
+def lock(model, doc_id: int):
+    """The document, re-read under a row lock (for posting, cancelling, deleting)."""
+    return db.session.scalars(sa.select(model).where(model.id == doc_id).with_for_update(of=model)
+                              .execution_options(populate_existing=True)).one()
+
+
+def editable(doc, version: int | None) -> None:
+    """A draft, unchanged since the form was made: its version moves on."""
+    if doc.status != "draft":
+        raise DomainError(f"{doc.number or 'This document'} is {doc.status.replace('_', ' ')}; it can no longer be "
+                          "edited.")
+    check_version(doc, version)
+    doc.version += 1
+
+
+def add_blank_line(doc, line_class, version: int | None):
+    editable(doc, version)
+    line = line_class(position=new_position(doc))
+    doc.lines.append(line)
+    db.session.flush()
+    return line
+
+
+def remove_line(doc, line, org, version: int | None) -> None:
+    if line.document_id != doc.id:
+        raise DomainError("That line is not on this document.")
+    editable(doc, version)
+    doc.lines.remove(line)
+    recompute(doc, org)
+    db.session.flush()
+
+
+def delete_draft(model, doc, message: str = "Only a draft is deleted.") -> None:
+    doc = lock(model, doc.id)
+    if doc.status != "draft":
+        raise DomainError(message)
+    db.session.delete(doc)
+    db.session.flush()
+
+
+def lines_to_post(doc) -> list:
+    """The lines that count, each with a quantity and a product or a description."""
+    lines = [l for l in doc.lines if not l.is_blank]
+    if not lines:
+        raise DomainError("Add at least one line.", field="lines")
+    for n, l in enumerate(lines, 1):
+        if l.quantity <= 0:
+            raise DomainError(f"Line {n} ({l.description or 'no description'}) has no quantity.", field="lines")
+        if l.product is None and not (l.description or "").strip():
+            raise DomainError(f"Line {n} needs a product or a description.", field="lines")
+    return lines

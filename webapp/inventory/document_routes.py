@@ -1,8 +1,6 @@
 """Adjustments (with write-offs and opening stock), transfers and stocktakes."""
 from __future__ import annotations
 
-import csv
-import io
 
 import sqlalchemy as sa
 from flask import abort, flash, make_response, redirect, request, url_for
@@ -14,8 +12,7 @@ from webapp.core.exports import csv_bytes, safe_filename
 from webapp.core.forms import form_error
 from webapp.core.htmx import render, render_fragment
 from webapp.core.imports import Column, read_csv
-from webapp.core.money import MoneyError, parse_amount
-from webapp.core.permissions import allowed, requires
+from webapp.core.permissions import requires
 from webapp.core.tenancy import get_or_404
 from webapp.extensions import db
 from webapp.inventory import bp, documents, queries, services

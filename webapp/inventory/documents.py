@@ -13,6 +13,7 @@ from webapp.core import audit, numbering
 from webapp.core.clock import now
 from webapp.core.errors import DomainError, StaleData
 from webapp.core.money import ZERO
+from webapp.core.tx import atomic
 from webapp.extensions import db
 from webapp.inventory import services
 from webapp.inventory.models import (ADJUSTMENT, ADJUSTMENT_IN, ADJUSTMENT_OUT, CANCELLED, COUNTING, DONE, DRAFT,
@@ -54,6 +55,7 @@ def current_unit_cost(product: Product) -> Decimal:
 
 # ---------------------------------------------------------------- adjustments
 
+@atomic()
 def create_adjustment(*, location: Location, on: date, kind: str = ADJUSTMENT, reason: str = "count",
                       memo: str = "", stocktake: Stocktake | None = None) -> StockAdjustment:
     if kind not in (ADJUSTMENT, WRITE_OFF_DOC, OPENING_DOC):
@@ -72,6 +74,7 @@ def create_adjustment(*, location: Location, on: date, kind: str = ADJUSTMENT, r
     return adj
 
 
+@atomic()
 def update_adjustment_header(adj: StockAdjustment, *, on: date, reason: str, memo: str, version: int | None):
     _editable(adj, version)
     if reason not in REASONS:
@@ -82,6 +85,7 @@ def update_adjustment_header(adj: StockAdjustment, *, on: date, reason: str, mem
     db.session.flush()
 
 
+@atomic()
 def add_adjustment_line(adj: StockAdjustment, version: int | None) -> StockAdjustmentLine:
     _editable(adj, version)
     if len(adj.lines) >= MAX_LINES:
@@ -92,6 +96,7 @@ def add_adjustment_line(adj: StockAdjustment, version: int | None) -> StockAdjus
     return line
 
 
+@atomic()
 def update_adjustment_line(adj: StockAdjustment, line: StockAdjustmentLine, *, product: Product | None,
                            quantity: Decimal | None, batch_number: str | None, expiry: date | None,
                            unit_cost: Decimal | None, version: int | None) -> None:
@@ -113,6 +118,7 @@ def update_adjustment_line(adj: StockAdjustment, line: StockAdjustmentLine, *, p
     db.session.flush()
 
 
+@atomic()
 def remove_adjustment_line(adj: StockAdjustment, line: StockAdjustmentLine, version: int | None) -> None:
     if line.adjustment_id != adj.id:
         raise DomainError("That line is not on this document.")
@@ -152,6 +158,7 @@ def _adjustment_specs(adj: StockAdjustment) -> list[MoveSpec]:
     return specs
 
 
+@atomic()
 def post_adjustment(adj: StockAdjustment, version: int | None = None) -> StockAdjustment:
     adj = _lock(StockAdjustment, adj.id)
     if adj.status != DRAFT:
@@ -177,6 +184,7 @@ def post_adjustment(adj: StockAdjustment, version: int | None = None) -> StockAd
     return adj
 
 
+@atomic()
 def cancel_draft(doc) -> None:
     doc = _lock(type(doc), doc.id)
     if doc.status != DRAFT:
@@ -188,6 +196,7 @@ def cancel_draft(doc) -> None:
 
 # ---------------------------------------------------------------- transfers
 
+@atomic()
 def create_transfer(*, from_location: Location, to_location: Location, on: date, memo: str = "") -> StockTransfer:
     if from_location.id == to_location.id:
         raise DomainError("Choose two different locations.", field="to_location_id")
@@ -202,6 +211,7 @@ def create_transfer(*, from_location: Location, to_location: Location, on: date,
     return t
 
 
+@atomic()
 def add_transfer_line(t: StockTransfer, version: int | None) -> StockTransferLine:
     _editable(t, version)
     if len(t.lines) >= MAX_LINES:
@@ -212,6 +222,7 @@ def add_transfer_line(t: StockTransfer, version: int | None) -> StockTransferLin
     return line
 
 
+@atomic()
 def update_transfer_line(t: StockTransfer, line: StockTransferLine, *, product: Product | None,
                          batch: Batch | None, quantity: Decimal | None, version: int | None) -> None:
     if line.transfer_id != t.id:
@@ -228,6 +239,7 @@ def update_transfer_line(t: StockTransfer, line: StockTransferLine, *, product: 
     db.session.flush()
 
 
+@atomic()
 def remove_transfer_line(t: StockTransfer, line: StockTransferLine, version: int | None) -> None:
     if line.transfer_id != t.id:
         raise DomainError("That line is not on this transfer.")
@@ -236,6 +248,7 @@ def remove_transfer_line(t: StockTransfer, line: StockTransferLine, version: int
     db.session.flush()
 
 
+@atomic()
 def post_transfer(t: StockTransfer, version: int | None = None) -> StockTransfer:
     t = _lock(StockTransfer, t.id)
     if t.status != DRAFT:
@@ -262,6 +275,7 @@ def post_transfer(t: StockTransfer, version: int | None = None) -> StockTransfer
 
 # ---------------------------------------------------------------- stocktakes
 
+@atomic()
 def create_stocktake(*, location: Location, on: date, memo: str = "") -> Stocktake:
     """A count sheet with every product and batch the books say is at the location."""
     if not location.active:
@@ -284,6 +298,7 @@ def create_stocktake(*, location: Location, on: date, memo: str = "") -> Stockta
     return st
 
 
+@atomic()
 def add_stocktake_product(st: Stocktake, product: Product, batch: Batch | None = None) -> StocktakeLine:
     """A product found on the shelf that the sheet does not list."""
     if st.status != COUNTING:
@@ -301,6 +316,7 @@ def add_stocktake_product(st: Stocktake, product: Product, batch: Batch | None =
     return line
 
 
+@atomic()
 def record_count(st: Stocktake, line: StocktakeLine, counted: Decimal | None) -> None:
     if line.stocktake_id != st.id:
         raise DomainError("That line is not on this count sheet.")
@@ -313,6 +329,7 @@ def record_count(st: Stocktake, line: StocktakeLine, counted: Decimal | None) ->
     db.session.flush()
 
 
+@atomic()
 def finish_stocktake(st: Stocktake) -> StockAdjustment | None:
     """Turn the differences into a draft adjustment (reason: count difference)."""
     st = _lock(Stocktake, st.id)
@@ -343,6 +360,7 @@ def finish_stocktake(st: Stocktake) -> StockAdjustment | None:
     return adj
 
 
+@atomic()
 def record_counts_from_sheet(st: Stocktake, rows: list[dict]) -> int:
     """Counts from an uploaded sheet: all rows are checked first; one bad row saves nothing."""
     if st.status != COUNTING:

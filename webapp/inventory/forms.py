@@ -1,7 +1,7 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 from webapp.core.forms import DecimalText, strip
 from webapp.inventory.models import REASONS
@@ -90,3 +90,4 @@ class CountUploadForm(FlaskForm):
 
 class SettingsForm(FlaskForm):
     allow_negative_stock = BooleanField("Allow selling more than is on hand (negative stock)")
+    allow_over_receipt = BooleanField("Allow receiving more than was ordered")

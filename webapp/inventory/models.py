@@ -68,7 +68,10 @@ class Batch(TenantScoped, db.Model):
     __audited__ = True
     __org_index__ = False
     __table_args__ = (sa.UniqueConstraint("org_id", "product_id", "number"),
-                      sa.Index("ix_batch_org_expiry", "org_id", "expiry_date"))
+                      sa.Index("ix_batch_org_expiry", "org_id", "expiry_date"),
+                      # Batch-number prefix search (`starts_with`, usable under row-level security).
+                      sa.Index("ix_batch_org_number_prefix", "org_id", "number",
+                               postgresql_ops={"number": "text_pattern_ops"}))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(sa.ForeignKey("product.id"))

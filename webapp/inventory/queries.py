@@ -14,7 +14,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from webapp.catalog.models import STOCKED, Product
-from webapp.core.money import ZERO
+from webapp.core.money import ZERO, Money, Quantity
 from webapp.extensions import db
 from webapp.inventory.models import Batch, Location, ProductStock, StockBalance, StockMove
 
@@ -28,6 +28,11 @@ def locations(active_only: bool = True) -> list[Location]:
 
 def _like(q: str) -> str:
     return "%" + q.replace("\\", "").replace("%", "").replace("_", "") + "%"
+
+
+def _looks_like_code(q: str) -> bool:
+    """A barcode, SKU or batch number rather than words: no spaces and at least one digit."""
+    return " " not in q and any(c.isdigit() for c in q)
 
 
 @dataclass
@@ -46,32 +51,80 @@ def find_by_code(code: str) -> Product | None:
                               .order_by(Product.barcode.is_(None))).first()
 
 
+_LOOKUP: dict[str, tuple] = {}
+
+
+def _with_stock(top):
+    """The products of `top` (a subquery of id, rank, name) with their stock per location and batch,
+    in one statement."""
+    return (sa.select(Product, Location, Batch, StockBalance.quantity)
+            .join(top, top.c.id == Product.id)
+            .outerjoin(StockBalance, sa.and_(StockBalance.product_id == Product.id, StockBalance.quantity != 0))
+            .outerjoin(Location, Location.id == StockBalance.location_id)
+            .outerjoin(Batch, Batch.id == StockBalance.batch_id)
+            .order_by(top.c.rank, top.c.name, top.c.id, Location.name, Batch.expiry_date))
+
+
+def _lookup_statements() -> tuple:
+    """The lookup's two statements, built once per database kind (building them anew on every
+    keystroke costs more than running them).
+
+    Codes are matched with `starts_with` on PostgreSQL: it is leakproof, so under row-level
+    security it can use the `text_pattern_ops` indexes. LIKE and ILIKE are not leakproof, and
+    with RLS on PostgreSQL never uses an index for them (trigram or not): the name search reads
+    every product of the organization.
+    """
+    dialect = db.session.get_bind().dialect.name
+    if dialect not in _LOOKUP:
+        q, upper, limit = sa.bindparam("q"), sa.bindparam("upper"), sa.bindparam("limit")
+        if dialect == "postgresql":
+            def starts(column):
+                return sa.or_(sa.func.starts_with(column, q), sa.func.starts_with(column, upper))
+        else:
+            def starts(column):
+                return column.like(sa.bindparam("prefix"), escape="/")
+        exact = sa.select(Product.id.label("id"), sa.literal(0).label("rank")).where(
+            sa.or_(Product.barcode == q, Product.sku == q, Product.sku == upper))
+        sku = sa.select(Product.id.label("id"), sa.literal(1).label("rank")).where(starts(Product.sku))
+        batch = sa.select(Batch.product_id.label("id"), sa.literal(1).label("rank")).where(starts(Batch.number))
+        found = sa.union_all(exact, sku, batch).subquery()
+        best = sa.select(found.c.id, sa.func.min(found.c.rank).label("rank")).group_by(found.c.id).subquery()
+        codes = (sa.select(Product.id, best.c.rank, Product.name).join(best, best.c.id == Product.id)
+                 .where(Product.active.is_(True)).order_by(best.c.rank, Product.name, Product.id).limit(limit)
+                 .subquery())
+        names = (sa.select(Product.id, sa.literal(2).label("rank"), Product.name)
+                 .where(Product.active.is_(True), Product.name.ilike(sa.bindparam("like")),
+                        Product.id.not_in(sa.bindparam("found", expanding=True)))
+                 .order_by(Product.name, Product.id).limit(limit).subquery())
+        _LOOKUP[dialect] = _with_stock(codes), _with_stock(names)
+    return _LOOKUP[dialect]
+
+
 def lookup(q: str, limit: int = 10) -> list[LookupHit]:
-    """Products whose name, SKU, barcode or batch number contains `q`, with stock per place."""
+    """Products for the shop-floor lookup, with stock per location and batch.
+
+    First the codes (index lookups): an exact barcode or SKU, then products whose SKU or one of
+    whose batch numbers starts with `q` (as typed or in capitals). Then, unless `q` is a code that
+    was found, products whose name contains `q`, by name, to fill up to `limit`.
+    """
     q = (q or "").strip()[:60]
     if len(q) < 2:
         return []
-    like = _like(q)
-    by_batch = sa.select(Batch.product_id).where(Batch.number.ilike(like))
-    ids = list(db.session.scalars(
-        sa.select(Product.id).where(Product.active.is_(True),
-                                    sa.or_(Product.name.ilike(like), Product.sku.ilike(like),
-                                           Product.barcode == q, Product.id.in_(by_batch)))
-        .order_by(Product.name).limit(limit)))
-    if not ids:
-        return []
-    products = {p.id: p for p in db.session.scalars(sa.select(Product).where(Product.id.in_(ids)))}
-    hits = {pid: LookupHit(products[pid]) for pid in ids}
-    rows = db.session.execute(
-        sa.select(StockBalance.product_id, Location, Batch, StockBalance.quantity)
-        .join(Location, Location.id == StockBalance.location_id)
-        .outerjoin(Batch, Batch.id == StockBalance.batch_id)
-        .where(StockBalance.product_id.in_(ids), StockBalance.quantity != 0)
-        .order_by(Location.name, Batch.expiry_date)).all()
-    for pid, loc, batch, qty in rows:
-        hits[pid].rows.append((loc, batch, qty))
-        hits[pid].on_hand += qty
-    return [hits[pid] for pid in ids]
+    codes, names = _lookup_statements()
+    hits: dict[int, LookupHit] = {}
+
+    def add(rows):
+        for product, loc, batch, qty in rows:
+            hit = hits.get(product.id) or hits.setdefault(product.id, LookupHit(product))
+            if loc is not None:
+                hit.rows.append((loc, batch, qty))
+                hit.on_hand += qty
+
+    prefix = q.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+    add(db.session.execute(codes, {"q": q, "upper": q.upper(), "prefix": prefix, "limit": limit}))
+    if len(hits) < limit and not (hits and _looks_like_code(q)):
+        add(db.session.execute(names, {"like": _like(q), "found": list(hits), "limit": limit - len(hits)}))
+    return list(hits.values())
 
 
 def stock_of(product: Product) -> list[tuple[Location, Batch | None, Decimal]]:
@@ -96,9 +149,24 @@ def on_hand_by_product(product_ids: list[int]) -> dict[int, Decimal]:
     return {pid: q or ZERO for pid, q in rows}
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
+class ValuedProduct:
+    """What the valuation report shows of a product (not the ORM object: the report lists every
+    stocked product, and loading 50,000 full products costs more than the report itself)."""
+    id: int
+    sku: str
+    name: str
+    unit: str
+    category: str | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.sku})"
+
+
+@dataclass(slots=True)
 class ValuationRow:
-    product: Product
+    product: ValuedProduct
     quantity: Decimal
     value: Decimal
 
@@ -108,28 +176,39 @@ class ValuationRow:
 
 
 def valuation(as_of: date, *, category: str | None = None, include_zero: bool = False) -> tuple[list[ValuationRow], Decimal]:
-    """Quantity and value of every stocked product at the end of `as_of`."""
-    current = {pid: (pq - bq, pv - bv) for pid, pq, bq, pv, bv in db.session.execute(
-        sa.select(ProductStock.product_id, ProductStock.pool_quantity, ProductStock.backlog_quantity,
-                  ProductStock.pool_value, ProductStock.backlog_value))}
+    """Quantity and value of every stocked product at the end of `as_of`: the current pools
+    minus what the moves dated after `as_of` did, in one query. Transfers are left out of that
+    sum: they change neither the organization's quantity nor its value."""
     t = StockMove
-    qty_in = sa.case((t.to_location_id.is_not(None) & t.from_location_id.is_(None), t.quantity), else_=0)
-    qty_out = sa.case((t.from_location_id.is_not(None) & t.to_location_id.is_(None), t.quantity), else_=0)
-    later = db.session.execute(
-        sa.select(t.product_id, sa.func.sum(qty_in), sa.func.sum(qty_out), sa.func.sum(t.value_change))
-        .where(t.date > as_of).group_by(t.product_id)).all()
-    for pid, qin, qout, value in later:
-        q, v = current.get(pid, (ZERO, ZERO))
-        current[pid] = (q - Decimal(qin or 0) + Decimal(qout or 0), v - Decimal(value or 0))
-    stmt = sa.select(Product).where(Product.kind == STOCKED).order_by(Product.name)
+    # With transfers out, a move with no source adds (a revaluation adds its quantity, 0).
+    signed = sa.case((t.from_location_id.is_(None), t.quantity), else_=-t.quantity)
+    later = (sa.select(t.product_id.label("product_id"), sa.func.sum(signed).label("quantity"),
+                       sa.func.sum(t.value_change).label("value"))
+             .where(t.date > as_of, sa.or_(t.from_location_id.is_(None), t.to_location_id.is_(None)))
+             .group_by(t.product_id).subquery())
+    ps = ProductStock
+    # Only adding and subtracting: exact on both databases (see core/money.py). PostgreSQL
+    # returns NUMERIC(18, 3) as Decimal already; SQLite's scaled integers need the column type.
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    qty = sa.type_coerce(sa.func.coalesce(ps.pool_quantity - ps.backlog_quantity, 0)
+                         - sa.func.coalesce(later.c.quantity, 0),
+                         sa.Numeric(18, 3, asdecimal=True) if postgres else Quantity())
+    value = sa.type_coerce(sa.func.coalesce(ps.pool_value - ps.backlog_value, 0)
+                           - sa.func.coalesce(later.c.value, 0),
+                           sa.Numeric(18, 3, asdecimal=True) if postgres else Money())
+    stmt = (sa.select(Product.id, Product.sku, Product.name, Product.unit, Product.category,
+                      qty.label("quantity"), value.label("value"))
+            .outerjoin(ps, ps.product_id == Product.id)
+            .outerjoin(later, later.c.product_id == Product.id)
+            .where(Product.kind == STOCKED).order_by(Product.name, Product.id))
     if category:
         stmt = stmt.where(Product.category == category)
+    if not include_zero:
+        stmt = stmt.where(sa.or_(qty != 0, value != 0))
     rows, total = [], ZERO
-    for p in db.session.scalars(stmt):
-        q, v = current.get(p.id, (ZERO, ZERO))
-        if q or v or include_zero:
-            rows.append(ValuationRow(p, q, v))
-            total += v
+    for pid, sku, name, unit, cat, q, v in db.session.execute(stmt):
+        rows.append(ValuationRow(ValuedProduct(pid, sku, name, unit, cat), q, v))
+        total += v
     return rows, total
 
 

@@ -79,10 +79,12 @@ def edit_location(location_id: int):
 @bp.route("/settings", methods=["GET", "POST"])
 @requires("org.settings")
 def settings():
-    """Stock settings: negative stock."""
-    form = SettingsForm(allow_negative_stock=g.org.allow_negative_stock)
+    """Stock settings: negative stock, receiving more than ordered."""
+    from webapp.purchases.services import set_allow_over_receipt
+    form = SettingsForm(allow_negative_stock=g.org.allow_negative_stock, allow_over_receipt=g.org.allow_over_receipt)
     if form.validate_on_submit():
         services.set_allow_negative_stock(g.org, form.allow_negative_stock.data)
+        set_allow_over_receipt(g.org, form.allow_over_receipt.data)
         flash("Stock settings saved.", "success")
         return redirect(url_for("inventory.settings"), 303)
     return render("inventory/settings.html", form=form)
@@ -131,7 +133,9 @@ def movement_report():
 @requires("inventory.reports")
 def reorder_report():
     """Products at or below their reorder point, with a suggested quantity."""
-    return render("inventory/reports/reorder.html", rows=queries.reorder())
+    from webapp.purchases.queries import on_order
+    rows = queries.reorder()
+    return render("inventory/reports/reorder.html", rows=rows, on_order=on_order(r.product.id for r in rows))
 
 
 @bp.route("/reports/expiring")

@@ -154,15 +154,25 @@ def _money(amount: Decimal) -> Decimal:
 
 
 def _lock_pools(product_ids: list[int]) -> dict[int, ProductStock]:
-    table = ProductStock.__table__
-    org_id = current_organization().id
-    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    db.session.execute(insert(table).values([{"org_id": org_id, "product_id": pid} for pid in product_ids])
-                       .on_conflict_do_nothing(index_elements=["org_id", "product_id"]))
-    rows = db.session.scalars(sa.select(ProductStock).where(ProductStock.product_id.in_(product_ids))
-                              .order_by(ProductStock.product_id).with_for_update(of=ProductStock)
-                              .execution_options(populate_existing=True)).all()
-    return {r.product_id: r for r in rows}
+    """Lock each product's pool row, in product-id order, creating the missing ones first
+    (inserted in product-id order too, so two postings never wait on each other in a circle)."""
+    def lock(ids):
+        return {r.product_id: r for r in db.session.scalars(
+            sa.select(ProductStock).where(ProductStock.product_id.in_(ids))
+            .order_by(ProductStock.product_id).with_for_update(of=ProductStock)
+            .execution_options(populate_existing=True))}
+
+    pools = lock(product_ids)
+    missing = [pid for pid in product_ids if pid not in pools]
+    if missing:
+        table = ProductStock.__table__
+        org_id = current_organization().id
+        insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        # executemany of one cached statement (a multi-row VALUES is compiled afresh on every call)
+        db.session.execute(insert(table).on_conflict_do_nothing(index_elements=["org_id", "product_id"]),
+                           [{"org_id": org_id, "product_id": pid} for pid in sorted(missing)])
+        pools.update(lock(missing))
+    return pools
 
 
 def _check_spec(n: int, spec: MoveSpec) -> None:
@@ -216,14 +226,24 @@ def _change_balance(product_id: int, batch_id: int | None, location_id: int, del
         done = db.session.execute(sa.update(t).where(*key, t.c.quantity >= -delta)
                                   .values(quantity=t.c.quantity + delta).returning(t.c.id)).first()
         return done is not None
+    _add_to_balances({(product_id, batch_id, location_id): delta})
+    return True
+
+
+def _add_to_balances(deltas: dict[tuple[int, int | None, int], Decimal]) -> None:
+    """Add to on hand, (product id, batch id, location id) → quantity, in one statement
+    (unguarded: for stock coming in). Rows are taken in key order, so postings never deadlock."""
+    if not deltas:
+        return
+    t = StockBalance.__table__
+    org_id = current_organization().id
     insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(t).values(org_id=org_id, product_id=product_id, batch_id=batch_id, location_id=location_id,
-                            quantity=delta)
-    db.session.execute(stmt.on_conflict_do_update(
+    rows = [{"org_id": org_id, "product_id": pid, "batch_id": bid, "location_id": loc, "quantity": qty}
+            for (pid, bid, loc), qty in sorted(deltas.items(), key=lambda kv: (kv[0][0], kv[0][2], kv[0][1] or 0))]
+    db.session.execute(insert(t).on_conflict_do_update(
         index_elements=[t.c.org_id, t.c.product_id, t.c.location_id,
                         sa.func.coalesce(t.c.batch_id, sa.literal_column("0"))],
-        set_={"quantity": t.c.quantity + stmt.excluded.quantity}))
-    return True
+        set_={"quantity": t.c.quantity + sa.literal_column("excluded.quantity")}), rows)
 
 
 def available(product: Product, location: Location, batch: Batch | None = None) -> Decimal:
@@ -302,9 +322,10 @@ def _issue_cost(ps: ProductStock, product: Product, quantity: Decimal) -> Decima
 
 
 def _receive(ps: ProductStock, product: Product, quantity: Decimal, unit_cost: Decimal, value: Decimal,
-             move: StockMove) -> Decimal:
-    """Add to the pool; returns the true-up (cost found late for a backlog; + is more cost)."""
-    true_up = ZERO
+             move: StockMove) -> tuple[Decimal, dict | None]:
+    """Add to the pool; returns the true-up (cost found late for a backlog; + is more cost) and, for
+    FIFO/LIFO, the new cost layer's values, for the caller to save once the move has its id."""
+    true_up, layer = ZERO, None
     if ps.backlog_quantity > 0:
         covered = min(quantity, ps.backlog_quantity)
         covered_value = value if covered == quantity else _money(covered * unit_cost)
@@ -319,10 +340,11 @@ def _receive(ps: ProductStock, product: Product, quantity: Decimal, unit_cost: D
         ps.pool_quantity += quantity
         ps.pool_value += value
         if product.costing_method in (FIFO, LIFO):
-            db.session.add(CostLayer(product_id=product.id, move_id=move.id, date=move.date, quantity=quantity,
-                                     unit_cost=unit_cost, remaining_quantity=quantity, remaining_value=value))
+            layer = {"org_id": ps.org_id, "product_id": product.id,
+                     "date": move.date, "quantity": quantity, "unit_cost": unit_cost,
+                     "remaining_quantity": quantity, "remaining_value": value}
     ps.last_unit_cost = unit_cost
-    return true_up
+    return true_up, layer
 
 
 def apply(specs: list[MoveSpec], *, on: date, source_type: str, source_id: int | None = None,
@@ -350,21 +372,39 @@ def apply(specs: list[MoveSpec], *, on: date, source_type: str, source_id: int |
             result.moves.append(move)
             return move
 
+        # Stock coming in is written in a few statements for all its lines (the moves, then
+        # their cost layers, then one upsert of on hand) before anything reads it: before the
+        # next outbound line, and at the end. A 20-line receipt is ~6 statements, not ~70.
+        layers: list[tuple[StockMove, dict]] = []
+        incoming: dict[tuple[int, int | None, int], Decimal] = defaultdict(lambda: ZERO)
+
+        def write_incoming():
+            if not incoming:
+                return
+            db.session.flush()  # the moves get their ids (and the pools are saved)
+            if layers:  # nothing reads them back as objects: one executemany, no RETURNING
+                db.session.execute(sa.insert(CostLayer.__table__),
+                                   [{**layer, "move_id": move.id} for move, layer in layers])
+            _add_to_balances(incoming)
+            layers.clear()
+            incoming.clear()
+
         for n, spec in enumerate(specs):
             product, ps = spec.product, pools[spec.product.id]
             if spec.kind in INBOUND:
                 value = spec.value if spec.value is not None else _money(spec.quantity * spec.unit_cost)
                 move = add_move(spec, spec.kind, spec.quantity, spec.batch, None, spec.to_location,
                                 spec.unit_cost, value)
-                db.session.flush()
-                true_up = _receive(ps, product, spec.quantity, spec.unit_cost, value, move)
-                _change_balance(product.id, spec.batch.id if spec.batch else None, spec.to_location.id,
-                                spec.quantity, allow_negative=True)
+                true_up, layer = _receive(ps, product, spec.quantity, spec.unit_cost, value, move)
+                if layer is not None:
+                    layers.append((move, layer))
+                incoming[(product.id, spec.batch.id if spec.batch else None, spec.to_location.id)] += spec.quantity
                 value_by_role[spec.counter_role or COUNTER_ROLE[spec.kind]] += value
                 if true_up:
                     add_move(spec, REVALUATION, ZERO, None, None, None, ZERO, -true_up)
                     value_by_role[COUNTER_ROLE[REVALUATION]] -= true_up
                 continue
+            write_incoming()
             # Outbound and transfers take named batches, or the first to expire.
             if product.tracks_batches and spec.batch is None:
                 # Only a sale keeps away from expired batches; a write-off or a
@@ -398,6 +438,7 @@ def apply(specs: list[MoveSpec], *, on: date, source_type: str, source_id: int |
                 add_move(spec, spec.kind, qty, batch, spec.from_location, None, unit, -cost)
                 value_by_role[spec.counter_role or COUNTER_ROLE[spec.kind]] -= cost
                 result.cost_by_spec[n] = result.cost_by_spec.get(n, ZERO) + cost
+        write_incoming()
         db.session.flush()
     result.ledger_lines = _ledger_lines(value_by_role, source_number or source_type)
     return result
@@ -418,3 +459,47 @@ def set_allow_negative_stock(org, allowed: bool) -> None:
     with audit.action("inventory.negative_stock_setting"):
         org.allow_negative_stock = bool(allowed)
         db.session.flush()
+
+
+def revalue_receipt(move: StockMove, units: Decimal, difference: Decimal, *, on: date, source_type: str,
+                    source_id: int | None, source_number: str | None) -> list[Line]:
+    """A bill priced `difference` above (+) or below (−) what `units` of a receipt were received at.
+
+    The share of those units still on hand changes the stock's value (its
+    cost layer, or the average pool); the share already sold goes to cost of
+    goods sold. Returns the ledger lines (inventory and cost of goods sold);
+    the caller posts the other side (the bill's payable).
+    """
+    if not difference or units <= 0:
+        return []
+    check_open(on)
+    product = move.product
+    with atomic():
+        ps = _lock_pools([product.id])[product.id]
+        layer = None
+        if product.costing_method in (FIFO, LIFO):
+            layer = db.session.scalars(sa.select(CostLayer).where(CostLayer.move_id == move.id)).first()
+            on_hand = min(layer.remaining_quantity, units) if layer else ZERO
+            pool_value = layer.remaining_value if layer else ZERO
+        else:
+            on_hand = min(ps.pool_quantity, units)
+            pool_value = ps.pool_value
+        in_stock = difference if on_hand == units else _money(difference * on_hand / units)
+        in_stock = max(in_stock, -pool_value)  # a value never goes below zero
+        if in_stock:
+            if layer is not None:
+                layer.remaining_value += in_stock
+            ps.pool_value += in_stock
+            db.session.add(StockMove(date=on, kind=REVALUATION, product_id=product.id, quantity=ZERO, unit_cost=ZERO,
+                                     value_change=in_stock, source_type=source_type, source_id=source_id,
+                                     source_number=source_number, created_by_id=audit.current_actor().user_id))
+        db.session.flush()
+    sold = difference - in_stock
+    memo = f"{source_number or source_type}: price difference"
+    lines = []
+    for role, amount in (("inventory", in_stock), ("cogs", sold)):
+        if amount > 0:
+            lines.append(Line(role, debit=amount, memo=memo))
+        elif amount < 0:
+            lines.append(Line(role, credit=-amount, memo=memo))
+    return lines

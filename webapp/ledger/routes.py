@@ -12,7 +12,7 @@ from webapp.core.tenancy import get_or_404
 from webapp.ledger import bp, queries, services
 from webapp.ledger.forms import (AccountForm, JournalHeaderForm, JournalLineForm, LockDateForm, NewJournalForm,
                                  PostForm, ReverseForm)
-from webapp.ledger.models import DRAFT, POSTED, Account, JournalEntry, ManualJournal, ManualJournalLine
+from webapp.ledger.models import DRAFT, Account, JournalEntry, ManualJournal, ManualJournalLine
 from webapp.ledger.sources import source_label, source_url
 
 

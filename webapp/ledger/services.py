@@ -8,7 +8,7 @@ entry, its lines and the day balances, and flushes. A refusal is a
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from webapp.core import audit, numbering
 from webapp.core.errors import DomainError, StaleData
 from webapp.core.money import MAX_AMOUNT, ZERO, currency, format_amount
+from webapp.core.tx import atomic
 from webapp.extensions import db
 from webapp.ledger.chart import template_for
 from webapp.ledger.models import (ACCOUNT_TYPES, DRAFT, MANUAL, OPENING, POSTED, REVERSED, Account,
@@ -288,6 +289,7 @@ def _bump(journal: ManualJournal, version: int | None) -> None:
     journal.version += 1
 
 
+@atomic()
 def create_manual_journal(*, date: date, memo: str = "", kind: str = MANUAL) -> ManualJournal:
     if kind not in (MANUAL, OPENING):
         raise DomainError("Unknown journal kind.")
@@ -299,12 +301,14 @@ def create_manual_journal(*, date: date, memo: str = "", kind: str = MANUAL) -> 
     return journal
 
 
+@atomic()
 def update_journal_header(journal: ManualJournal, *, date: date, memo: str, version: int | None) -> None:
     _bump(journal, version)
     journal.date, journal.memo = date, (memo or "").strip()[:300]
     db.session.flush()
 
 
+@atomic()
 def add_journal_line(journal: ManualJournal, version: int | None) -> ManualJournalLine:
     _bump(journal, version)
     if len(journal.lines) >= 500:
@@ -315,6 +319,7 @@ def add_journal_line(journal: ManualJournal, version: int | None) -> ManualJourn
     return line
 
 
+@atomic()
 def update_journal_line(journal: ManualJournal, line: ManualJournalLine, *, account: Account | None,
                         debit: Decimal | None, credit: Decimal | None, memo: str | None,
                         version: int | None) -> None:
@@ -339,6 +344,7 @@ def update_journal_line(journal: ManualJournal, line: ManualJournalLine, *, acco
     db.session.flush()
 
 
+@atomic()
 def remove_journal_line(journal: ManualJournal, line: ManualJournalLine, version: int | None) -> None:
     if line.journal_id != journal.id:
         raise DomainError("That line is not on this journal.")
@@ -357,6 +363,7 @@ def lock_journal(journal_id: int) -> ManualJournal:
                               .with_for_update(of=ManualJournal).execution_options(populate_existing=True)).one()
 
 
+@atomic()
 def post_manual_journal(journal: ManualJournal, version: int | None = None) -> JournalEntry:
     journal = lock_journal(journal.id)
     if journal.status != DRAFT:
@@ -380,6 +387,7 @@ def post_manual_journal(journal: ManualJournal, version: int | None = None) -> J
     return entry
 
 
+@atomic()
 def reverse_manual_journal(journal: ManualJournal, *, date: date, memo: str | None = None) -> JournalEntry:
     journal = lock_journal(journal.id)
     if journal.status != POSTED:
@@ -394,6 +402,7 @@ def reverse_manual_journal(journal: ManualJournal, *, date: date, memo: str | No
     return entry
 
 
+@atomic()
 def delete_draft_journal(journal: ManualJournal) -> None:
     journal = lock_journal(journal.id)
     if journal.status != DRAFT:

@@ -47,6 +47,8 @@ class Organization(db.Model):
     lock_date: Mapped[date | None]
     #: Allow issuing more than is on hand (valued at the last cost, trued up on arrival).
     allow_negative_stock: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    #: Allow receiving more than a purchase order asked for.
+    allow_over_receipt: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     #: What posting an invoice over a customer's credit limit does: block, warn or off.
     credit_limit_policy: Mapped[str] = mapped_column(sa.String(5), default="block", server_default="block")
     #: Printed at the foot of every invoice.

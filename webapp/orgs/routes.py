@@ -8,7 +8,6 @@ from flask import abort, current_app, flash, g, redirect, request, session, url_
 from flask_login import current_user, login_user
 
 from webapp.auth import services as auth
-from webapp.core import audit
 from webapp.core.errors import DomainError
 from webapp.core.forms import form_error, status_for
 from webapp.core.htmx import render

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 
 from webapp.auth import services as auth
 from webapp.auth.models import User
-from webapp.core import audit
 from webapp.core.clock import now
 from webapp.core.errors import DomainError, NotAllowed
 from webapp.core.money import CURRENCIES

@@ -94,6 +94,9 @@ def _import_preview(kind, batch_id):
     if form.validate_on_submit():
         try:
             batch, summary = imports.confirm(services.PARTY_IMPORTER, batch.id)
+        except imports.AlreadyImported as exc:
+            flash(exc.message, "info")
+            return redirect(url_for(f"parties.{kind}s"), 303)
         except DomainError as exc:
             flash(exc.message, "error")
         else:

@@ -97,7 +97,7 @@ class Allocation(TenantScoped, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     payment_id: Mapped[int] = mapped_column(sa.ForeignKey("payment.id"))
     invoice_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sales_document.id"))
-    bill_id: Mapped[int | None]
+    bill_id: Mapped[int | None] = mapped_column(sa.ForeignKey("purchase_document.id"))
     amount: Mapped[Decimal] = mapped_column(Money())
     date: Mapped[date]
     created_at: Mapped[datetime] = mapped_column(default=now)
@@ -107,6 +107,7 @@ class Allocation(TenantScoped, db.Model):
 
     payment = relationship(Payment, back_populates="allocations")
     invoice = relationship("SalesDocument")
+    bill = relationship("PurchaseDocument")
 
     @property
     def active(self) -> bool:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from webapp.core import audit, numbering
 from webapp.core.clock import now
 from webapp.core.errors import DomainError
-from webapp.core.money import MAX_AMOUNT, ZERO, currency, format_amount
+from webapp.core.money import MAX_AMOUNT, currency, format_amount
 from webapp.extensions import db
 from webapp.ledger.models import Account
 from webapp.ledger.services import Line, check_open, post_entry

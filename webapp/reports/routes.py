@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 from flask import abort, request
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField
+from wtforms import DateField
 from wtforms.validators import Optional
 
 from webapp.core import jobs

@@ -52,7 +52,7 @@ def sales_demo(org, user) -> None:
     walk_in = db.session.scalars(sa.select(Party).where(Party.is_walk_in.is_(True))).one()
     t = today()
     cash, bank = account_for("cash"), account_for("bank")
-    overdue = _doc("invoice", c["C0001"], t - timedelta(days=50), [("DOLO-650", "40"), ("MASK-N95", "100")], post=True)
+    _doc("invoice", c["C0001"], t - timedelta(days=50), [("DOLO-650", "40"), ("MASK-N95", "100")], post=True)
     part = _doc("invoice", c["C0002"], t - timedelta(days=10), [("CROCIN-A", "20"), ("DET-125", "12")], post=True)
     paid = _doc("invoice", c["C0003"], t - timedelta(days=20), [("BP-MON", "1"), ("HAND-500", "6")], post=True)
     _doc("invoice", c["C0004"], t - timedelta(days=2), [("ORS-21", "30"), ("CONSULT", "1")], post=True)

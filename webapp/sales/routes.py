@@ -1,12 +1,10 @@
 """Quotes, orders and invoices: lists, the htmx line editor, post, cancel, convert, print."""
 from __future__ import annotations
 
-from decimal import Decimal
 
 from flask import abort, flash, redirect, request, url_for
 
 from webapp.catalog.models import Product
-from webapp.core import jobs
 from webapp.core.clock import today
 from webapp.core.errors import DomainError
 from webapp.core.forms import form_error
@@ -14,7 +12,7 @@ from webapp.core.htmx import render, render_fragment
 from webapp.core.money import MoneyError, parse_amount
 from webapp.core.permissions import allowed, requires
 from webapp.core.tenancy import get_or_404
-from webapp.core.trade import LineValues
+from webapp.core.trade import LineUrls, LineValues
 from webapp.inventory import services as inventory
 from webapp.inventory.models import Batch
 from webapp.parties.models import Party
@@ -82,7 +80,10 @@ def _ctx(doc: SalesDocument, **extra) -> dict:
         if doc.status == DRAFT and line.product is not None and line.product.tracks_batches:
             batches[line.id] = inventory.fefo_batches(line.product, inventory.default_location(), doc.date,
                                                       include_expired=True)
+    urls = LineUrls(lambda l: url_for("sales.update_line", doc_id=doc.id, line_id=l.id),
+                    lambda l: url_for("sales.remove_line", doc_id=doc.id, line_id=l.id))
     context = dict(doc=doc, header=HeaderForm(obj=doc, customer_id=doc.customer_id), words=words, batches=batches,
+                   urls=urls,
                    post_form=PostForm(version=doc.version), cancel_form=CancelForm(date=today()),
                    allocations=queries.allocations_of(doc) if doc.doc_type == INVOICE and doc.status != DRAFT else [],
                    derived=queries.derived_documents(doc) if doc.doc_type != INVOICE else [])
@@ -113,10 +114,14 @@ def header(doc_id: int):
                                    place_of_supply=form.place_of_supply.data, version=form.version.data)
         except DomainError as exc:
             error = exc
+            form_error(form, exc)
     else:
-        error = DomainError(next(iter(form.errors.values()))[0])
+        name, messages = next(iter(form.errors.items()))
+        error = DomainError(messages[0], field=name)
+    # Refused: the document is as it was; the form keeps what was typed, beside the message.
+    extra = {"header": form} if error and error.status_code != 409 else {}
     return render_fragment("sales/detail.html", "editor_update", status=error.status_code if error else 200,
-                           **_ctx(doc, error=error))
+                           **_ctx(doc, error=error, **extra))
 
 
 def _line_values(form: LineForm) -> LineValues:

@@ -18,12 +18,12 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from webapp.catalog.models import Product
-from webapp.core import audit, numbering
+from webapp.core import audit, numbering, trade
 from webapp.core.clock import now, today
 from webapp.core.errors import DomainError
 from webapp.core.money import ZERO, format_amount
-from webapp.core.trade import (LineValues, apply_line_values, check_line_values, check_version, new_position,
-                               recompute)
+from webapp.core.trade import (LineValues, apply_line_values, check_line_values, check_version, recompute)
+from webapp.core.tx import atomic
 from webapp.extensions import db
 from webapp.inventory import services as inventory
 from webapp.inventory.models import ISSUE, RETURN_IN, Batch, Location, StockMove
@@ -44,8 +44,7 @@ class AlreadyPosted(DomainError):
 
 
 def _lock(doc_id: int) -> SalesDocument:
-    return db.session.scalars(sa.select(SalesDocument).where(SalesDocument.id == doc_id).with_for_update(of=SalesDocument)
-                              .execution_options(populate_existing=True)).one()
+    return trade.lock(SalesDocument, doc_id)
 
 
 def _sale_price(product: Product) -> Decimal:
@@ -61,12 +60,7 @@ def _check_customer(customer: Party | None) -> None:
         raise DomainError(f"{customer.name} is not an active customer.", field="customer_id")
 
 
-def _editable(doc: SalesDocument, version: int | None) -> None:
-    if doc.status != DRAFT:
-        raise DomainError(f"{doc.number or 'This document'} is {doc.status.replace('_', ' ')}; it can no longer "
-                          "be edited.")
-    check_version(doc, version)
-    doc.version += 1
+_editable = trade.editable
 
 
 def _snapshot(customer: Party) -> dict:
@@ -79,6 +73,7 @@ def _snapshot(customer: Party) -> dict:
 
 # ---------------------------------------------------------------- drafts
 
+@atomic()
 def create_document(doc_type: str, *, on: date, customer: Party | None = None,
                     idempotency_key: str | None = None) -> SalesDocument:
     if doc_type not in SERIES:
@@ -97,6 +92,7 @@ def create_document(doc_type: str, *, on: date, customer: Party | None = None,
     return doc
 
 
+@atomic()
 def update_header(doc: SalesDocument, *, customer: Party | None, on: date, due_date: date | None = None,
                   reference: str | None = None, notes: str | None = None, terms: str | None = None,
                   prices_include_tax: bool = False, place_of_supply: str | None = None,
@@ -123,14 +119,12 @@ def update_header(doc: SalesDocument, *, customer: Party | None, on: date, due_d
     db.session.flush()
 
 
+@atomic()
 def add_line(doc: SalesDocument, version: int | None) -> SalesLine:
-    _editable(doc, version)
-    line = SalesLine(position=new_position(doc))
-    doc.lines.append(line)
-    db.session.flush()
-    return line
+    return trade.add_blank_line(doc, SalesLine, version)
 
 
+@atomic()
 def update_line(doc: SalesDocument, line: SalesLine, values: LineValues, *, batch=None,
                 version: int | None = None) -> None:
     if line.document_id != doc.id:
@@ -146,32 +140,20 @@ def update_line(doc: SalesDocument, line: SalesLine, values: LineValues, *, batc
     db.session.flush()
 
 
+@atomic()
 def remove_line(doc: SalesDocument, line: SalesLine, version: int | None) -> None:
-    if line.document_id != doc.id:
-        raise DomainError("That line is not on this document.")
-    _editable(doc, version)
-    doc.lines.remove(line)
-    recompute(doc, current_organization())
-    db.session.flush()
+    trade.remove_line(doc, line, current_organization(), version)
 
 
+@atomic()
 def delete_draft(doc: SalesDocument) -> None:
-    doc = _lock(doc.id)
-    if doc.status != DRAFT:
-        raise DomainError("Only a draft is deleted; a posted invoice is cancelled, which keeps it on record.")
-    db.session.delete(doc)
-    db.session.flush()
+    trade.delete_draft(SalesDocument, doc,
+                       "Only a draft is deleted; a posted invoice is cancelled, which keeps it on record.")
 
 
 def _billable_lines(doc: SalesDocument) -> list[SalesLine]:
-    lines = [l for l in doc.lines if not l.is_blank]
-    if not lines:
-        raise DomainError("Add at least one line.", field="lines")
+    lines = trade.lines_to_post(doc)
     for n, l in enumerate(lines, 1):
-        if l.quantity <= 0:
-            raise DomainError(f"Line {n} ({l.description or 'no description'}) has no quantity.", field="lines")
-        if l.product is None and not (l.description or "").strip():
-            raise DomainError(f"Line {n} needs a product or a description.", field="lines")
         if l.product is not None and not l.product.active:
             raise DomainError(f"Line {n}: {l.product.name} is inactive.", field="lines")
     return lines
@@ -179,6 +161,7 @@ def _billable_lines(doc: SalesDocument) -> list[SalesLine]:
 
 # ---------------------------------------------------------------- quotes and orders
 
+@atomic()
 def confirm(doc: SalesDocument, version: int | None = None) -> SalesDocument:
     doc = _lock(doc.id)
     if doc.doc_type == INVOICE:
@@ -198,6 +181,7 @@ def confirm(doc: SalesDocument, version: int | None = None) -> SalesDocument:
     return doc
 
 
+@atomic()
 def cancel_document(doc: SalesDocument, reason: str) -> None:
     """Cancel a quote or an order (what was invoiced stays invoiced)."""
     doc = _lock(doc.id)
@@ -213,6 +197,7 @@ def cancel_document(doc: SalesDocument, reason: str) -> None:
         db.session.flush()
 
 
+@atomic()
 def convert(source: SalesDocument, target_type: str, quantities: dict[int, Decimal] | None = None,
             on: date | None = None) -> SalesDocument:
     """A draft order or invoice from a confirmed quote or order: all remaining lines or some."""
@@ -288,6 +273,7 @@ def credit_check(doc: SalesDocument) -> str | None:
             f"{format_amount(customer.credit_limit, code)}.")
 
 
+@atomic()
 def post_invoice(doc: SalesDocument, *, version: int | None = None, allow_expired: bool = False,
                  override_credit: bool = False) -> list[str]:
     """Post an invoice; returns warnings (a credit-limit warning under the 'warn' policy)."""
@@ -348,6 +334,7 @@ def post_invoice(doc: SalesDocument, *, version: int | None = None, allow_expire
     return warnings
 
 
+@atomic()
 def cancel_invoice(doc: SalesDocument, *, reason: str, on: date | None = None) -> SalesDocument:
     """Reverse a posted invoice's journal entry and bring its goods back; the invoice stays, cancelled."""
     doc = _lock(doc.id)
@@ -391,6 +378,7 @@ def cancel_invoice(doc: SalesDocument, *, reason: str, on: date | None = None) -
 
 # ---------------------------------------------------------------- quick sale
 
+@atomic()
 def add_product(doc: SalesDocument, product: Product, quantity: Decimal = Decimal(1),
                 version: int | None = None) -> SalesLine:
     """The counter's "scan": one more of a product (a new line, or more on its line)."""
@@ -407,6 +395,7 @@ def add_product(doc: SalesDocument, product: Product, quantity: Decimal = Decima
     return line
 
 
+@atomic()
 def checkout(doc: SalesDocument, *, customer: Party, cash: Decimal, on: date | None = None,
              version: int | None = None, account=None) -> Decimal:
     """Finish a counter sale: post the invoice, take the cash. Returns the change.
