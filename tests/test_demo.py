@@ -42,8 +42,8 @@ def _check_invariants():
     due = sum((d.grand_total - d.amount_paid for d in db.session.scalars(
         sa.select(SalesDocument).where(SalesDocument.status == "posted"))), Decimal(0))
     from webapp.payments.models import Payment
-    credits = sum((p.unallocated for p in db.session.scalars(sa.select(Payment).where(Payment.direction == "in"))),
-                  Decimal(0))
+    credits = sum((p.unallocated for p in db.session.scalars(sa.select(Payment).where(
+        Payment.direction == "in", Payment.refund_of_id.is_(None), Payment.status == "posted"))), Decimal(0))
     assert due - credits == queries.balance_of_role("receivables", today())
     # What bills say we owe equals the payables account (a credit balance); what was
     # received and not billed yet, at its receiving value, equals goods received not invoiced.
@@ -51,7 +51,18 @@ def _check_invariants():
     owed = sum((d.grand_total - d.amount_paid for d in db.session.scalars(
         sa.select(PurchaseDocument).where(PurchaseDocument.doc_type == "bill", PurchaseDocument.status == "posted"))),
         Decimal(0))
-    assert owed > 0 and -owed == queries.balance_of_role("payables", today())
+    prepaid = sum((p.unallocated for p in db.session.scalars(sa.select(Payment).where(
+        Payment.direction == "out", Payment.refund_of_id.is_(None), Payment.status == "posted"))), Decimal(0))
+    assert owed > 0 and -(owed - prepaid) == queries.balance_of_role("payables", today())
+    # The aged reports agree with the control accounts; payments in every shape are there.
+    from webapp.payments import queries as pq
+    assert pq.aged("customer", today()).totals.total == queries.balance_of_role("receivables", today())
+    assert -pq.aged("supplier", today()).totals.total == queries.balance_of_role("payables", today())
+    kinds = {(p.direction, p.refund_of_id is not None, p.unallocated > 0) for p in db.session.scalars(sa.select(Payment))}
+    assert {("in", False, False), ("in", False, True), ("out", True, False), ("out", False, False)} <= kinds
+    statuses = {d.payment_status for d in db.session.scalars(sa.select(PurchaseDocument).where(
+        PurchaseDocument.doc_type == "bill", PurchaseDocument.status == "posted"))}
+    assert {"paid", "partly_paid"} <= statuses
     unbilled = sum((l.value - l.billed_value for l in db.session.scalars(
         sa.select(GoodsReceiptLine).join(GoodsReceipt).where(GoodsReceipt.status == "posted"))), Decimal(0))
     assert unbilled > 0 and -unbilled == queries.balance_of_role("grni", today())

@@ -13,6 +13,7 @@ BLUEPRINTS = [
     "webapp.parties:bp",
     "webapp.sales:bp",
     "webapp.purchases:bp",
+    "webapp.payments:bp",
     "webapp.jobs:bp",
     "webapp.health:bp",
     "webapp.soon:bp",

@@ -18,7 +18,8 @@ DEMO_ORG_NAME = "Pulse Demo Traders"
 
 DEMO_STEPS: list = []
 #: Modules whose @demo_step functions make up the demo, in order.
-DEMO_MODULES = ["webapp.ledger.demo", "webapp.inventory.demo", "webapp.sales.demo", "webapp.purchases.demo"]
+DEMO_MODULES = ["webapp.ledger.demo", "webapp.inventory.demo", "webapp.sales.demo", "webapp.purchases.demo",
+               "webapp.payments.demo"]
 
 
 def demo_step(fn):

@@ -20,6 +20,8 @@ class NavItem:
     permission: str = MEMBER
     args: dict = field(default_factory=dict)
     icon: str = ""
+    #: A key of NAV_COUNTS: a number shown beside the item (when not zero).
+    count: str = ""
 
     @property
     def url(self) -> str:
@@ -56,10 +58,12 @@ NAV: list[NavSection] = [
         NavItem("Suppliers", "parties.suppliers", "suppliers.view"),
     )),
     NavSection("Money", (
-        soon("Payments received", "payments-in", "payments.view"),
-        soon("Payments made", "payments-out", "payments.view"),
-        soon("Aged receivables", "aged-receivables", "payments.view"),
-        soon("Aged payables", "aged-payables", "payments.view"),
+        NavItem("Payments received", "payments.received", "payments.view"),
+        NavItem("Payments made", "payments.made", "payments.view_payables"),
+        NavItem("Overdue invoices", "payments.overdue", "payments.view", count="overdue"),
+        NavItem("Aged receivables", "payments.aged", "payments.view", {"kind": "customer"}),
+        NavItem("Aged payables", "payments.aged", "payments.view_payables", {"kind": "supplier"}),
+        NavItem("Cash and bank", "payments.accounts", "payments.accounts"),
     )),
     NavSection("Stock", (
         NavItem("Stock lookup", "inventory.lookup", "catalog.view"),
@@ -87,6 +91,36 @@ NAV: list[NavSection] = [
 
 SOON_PAGES = {item.args["slug"]: (section.label, item) for section in NAV for item in section.items
               if item.endpoint == "soon.page"}
+
+
+def _overdue() -> int:
+    from webapp.core.clock import today
+    from webapp.payments.queries import overdue_count
+    return overdue_count(today())
+
+
+#: Counts shown in the navigation: computed at most once a minute per organization.
+NAV_COUNTS = {"overdue": _overdue}
+_COUNT_TTL = 60.0
+
+
+def nav_count(item: NavItem) -> int:
+    import time
+    from flask import g
+    fn = NAV_COUNTS.get(item.count)
+    org = getattr(g, "org", None)
+    if fn is None or org is None:
+        return 0
+    cache = current_app.extensions.setdefault("smepulse_nav_counts", {})
+    key = (org.id, item.count)
+    hit = cache.get(key)
+    if hit is not None and time.monotonic() - hit[0] < _COUNT_TTL and not current_app.testing:
+        return hit[1]
+    value = fn()
+    if len(cache) > 10_000:
+        cache.clear()
+    cache[key] = (time.monotonic(), value)
+    return value
 
 
 def nav_for(role: str | None) -> list[tuple[str, list[NavItem]]]:

@@ -58,15 +58,23 @@ def _my_orgs():
     return sorted((m for m in current_user.memberships if m.active), key=lambda m: m.organization.name.lower())
 
 
+def _nav_count(item) -> int:
+    """The number beside a navigation item (overdue invoices), once per request."""
+    from webapp.nav import nav_count
+    return nav_count(item)
+
+
 def register(app) -> None:
     from webapp.core.clock import today
     from webapp.inventory.models import MOVE_KINDS, REASONS
+    from webapp.payments.models import METHODS, POLICIES
     app.jinja_env.filters.update(money=_money, localtime=_localtime, date=_date, qty=_qty,
                                  role_label=lambda r: ROLE_LABELS.get(r, r))
     app.jinja_env.globals.update(can=_can, nav=_nav, my_orgs=_my_orgs, ROLE_LABELS=ROLE_LABELS,
                                  TAX_REGIMES=TAX_REGIMES, MONTHS=MONTHS, INDIA_STATES=INDIA_STATES,
                                  state_name=state_name, currency_places=lambda c: CURRENCIES[c].precision,
-                                 today=today, MOVE_KINDS=MOVE_KINDS, REASONS=REASONS)
+                                 today=today, MOVE_KINDS=MOVE_KINDS, REASONS=REASONS, METHODS=METHODS,
+                                 POLICIES=POLICIES, nav_count=_nav_count)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

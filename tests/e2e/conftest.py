@@ -97,7 +97,7 @@ def new_page(browser):
         page.set_default_timeout(10_000)
         errors = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        page.on("console", lambda msg: errors.append(f"{msg.text} at {msg.location}") if msg.type == "error" else None)
         page.js_errors = errors
         return page
 

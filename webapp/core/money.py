@@ -18,6 +18,7 @@ zero (a literal 100 would be compared with 100 × 10^scale on SQLite).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -119,12 +120,18 @@ def is_exact_in(amount: Decimal, code: str) -> bool:
     return quantize(amount, code) == amount
 
 
+#: What a person types: digits with optional grouping commas or spaces and one decimal point; no exponents.
+_TYPED_NUMBER = re.compile(r"^[+-]?(\d[\d,_ ]*(\.\d*)?|\.\d+)$")
+
+
 def parse_amount(text, *, code: str | None = None, places: int | None = None,
                  allow_negative: bool = False, allow_zero: bool = True) -> Decimal:
     """Parse user input into an amount, refusing what a user cannot mean.
 
     Raises MoneyError with a sentence fit to show beside the field.
     """
+    if isinstance(text, str) and text.strip() and not _TYPED_NUMBER.match(text.strip()):
+        raise MoneyError(f"{text.strip()[:30]!r} is not a number; type digits, with a decimal point if needed.")
     value = to_decimal(text)
     if not allow_negative and value < 0:
         raise MoneyError("Must not be negative.")

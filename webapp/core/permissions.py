@@ -83,6 +83,7 @@ PERMISSIONS: dict[str, Permission] = {
     # Payments
     "payments.view": _p("See payments, party ledgers and aged balances", OWNER, ACCOUNTANT, SALES),
     "payments.receive": _p("Record payments from customers and allocate them", OWNER, ACCOUNTANT, SALES),
+    "payments.view_payables": _p("See payments made, supplier ledgers and aged payables", OWNER, ACCOUNTANT),
     "payments.pay": _p("Record payments to suppliers and allocate them", OWNER, ACCOUNTANT),
     "payments.accounts": _p("Manage cash and bank accounts", OWNER, ACCOUNTANT),
 }

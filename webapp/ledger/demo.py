@@ -32,8 +32,8 @@ def ledger_demo(org, user) -> None:
     fy_start, _ = fiscal_year_of(today())
     opening_day = date.fromordinal(fy_start.toordinal() - 1)
     _journal(opening_day, "Opening balances", [
-        ("1110", "25000", "0"), ("1120", "450000", "0"), ("1610", "120000", "0"),
-        ("2400", "0", "200000"), ("3100", "0", "300000"), ("3300", "0", "95000")], kind=OPENING)
+        ("1110", "25000", "0"), ("1120", "1450000", "0"), ("1610", "120000", "0"),
+        ("2400", "0", "200000"), ("3100", "0", "1300000"), ("3300", "0", "95000")], kind=OPENING)
     month = fy_start
     while month <= today():
         _journal(month.replace(day=5), f"Shop rent {month:%B %Y}", [("5400", "35000", "0"), ("1120", "0", "35000")])

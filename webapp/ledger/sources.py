@@ -29,3 +29,39 @@ def source_label(entry) -> str:
 @source_link("manual_journal", "Manual journal")
 def _manual(source_id: int) -> str:
     return url_for("ledger.journal", journal_id=source_id)
+
+
+# The documents of the other domains (endpoints only: no imports of their code).
+@source_link("invoice", "Sales invoice")
+def _invoice(source_id: int) -> str:
+    return url_for("sales.document", doc_id=source_id)
+
+
+@source_link("bill", "Supplier bill")
+def _bill(source_id: int) -> str:
+    return url_for("purchases.document", doc_id=source_id)
+
+
+@source_link("goods_receipt", "Goods receipt")
+def _receipt(source_id: int) -> str:
+    return url_for("purchases.receipt", receipt_id=source_id)
+
+
+@source_link("payment", "Payment")
+def _payment(source_id: int) -> str:
+    return url_for("payments.payment", payment_id=source_id)
+
+
+@source_link("stock_adjustment", "Stock adjustment")
+def _adjustment(source_id: int) -> str:
+    return url_for("inventory.adjustment", adjustment_id=source_id)
+
+
+@source_link("stock_transfer", "Stock transfer")
+def _transfer(source_id: int) -> str:
+    return url_for("inventory.transfer", transfer_id=source_id)
+
+
+@source_link("opening", "Opening balance")
+def _opening(source_id: int) -> str:
+    return url_for("payments.accounts")

@@ -23,6 +23,7 @@ class Organization(db.Model):
     __table_args__ = (
         sa.CheckConstraint(f"tax_regime IN ('{GST_INDIA}', '{VAT}', '{NO_TAX}')", name="tax_regime"),
         sa.CheckConstraint("fiscal_year_start_month BETWEEN 1 AND 12", name="fiscal_month"),
+        sa.CheckConstraint("default_allocation_policy IN ('fifo', 'lifo', 'due', 'manual')", name="allocation_policy"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,6 +52,8 @@ class Organization(db.Model):
     allow_over_receipt: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     #: What posting an invoice over a customer's credit limit does: block, warn or off.
     credit_limit_policy: Mapped[str] = mapped_column(sa.String(5), default="block", server_default="block")
+    #: fifo, lifo, due or manual: how the payment screen first spreads a payment.
+    default_allocation_policy: Mapped[str] = mapped_column(sa.String(6), default="fifo", server_default="fifo")
     #: Printed at the foot of every invoice.
     invoice_terms: Mapped[str | None] = mapped_column(sa.Text)
     logo: Mapped[bytes | None] = deferred(mapped_column(sa.LargeBinary))

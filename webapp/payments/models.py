@@ -27,6 +27,9 @@ from webapp.extensions import db
 IN, OUT = "in", "out"
 METHODS = {"cash": "Cash", "bank_transfer": "Bank transfer", "card": "Card", "upi": "UPI", "cheque": "Cheque"}
 POSTED, CANCELLED = "posted", "cancelled"
+#: How a payment is spread over the party's open invoices (or bills).
+POLICIES = {"fifo": "Oldest first (FIFO)", "lifo": "Newest first (LIFO)", "due": "Earliest due date first",
+            "manual": "Manual: I type the amounts"}
 
 
 class Payment(TenantScoped, db.Model):
@@ -47,6 +50,9 @@ class Payment(TenantScoped, db.Model):
         sa.CheckConstraint("refunded_amount >= 0", name="refunded_not_negative"),
         sa.CheckConstraint("allocated_amount + refunded_amount <= amount", name="not_over_used"),
         sa.CheckConstraint("method IN ('cash', 'bank_transfer', 'card', 'upi', 'cheque')", name="method"),
+        sa.CheckConstraint("status IN ('posted', 'cancelled')", name="status"),
+        # A refund settles nothing: all of it went back to the party.
+        sa.CheckConstraint("refund_of_id IS NULL OR allocated_amount = 0", name="refund_not_allocated"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -77,6 +83,9 @@ class Payment(TenantScoped, db.Model):
 
     @property
     def unallocated(self) -> Decimal:
+        """The credit left on the party's account: nothing for a refund or a cancelled payment."""
+        if self.refund_of_id is not None or self.status != POSTED:
+            return Decimal(0)
         return self.amount - self.allocated_amount - self.refunded_amount
 
 
@@ -92,6 +101,8 @@ class Allocation(TenantScoped, db.Model):
         sa.Index("ix_allocation_bill", "org_id", "bill_id"),
         sa.CheckConstraint("amount > 0", name="amount_positive"),
         sa.CheckConstraint("(invoice_id IS NULL) <> (bill_id IS NULL)", name="invoice_xor_bill"),
+        sa.CheckConstraint("(unallocated_at IS NULL) = (unallocated_on IS NULL)", name="undone_with_a_day"),
+        sa.CheckConstraint("unallocated_on IS NULL OR unallocated_on >= date", name="undone_after_made"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -103,6 +114,8 @@ class Allocation(TenantScoped, db.Model):
     created_at: Mapped[datetime] = mapped_column(default=now)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     unallocated_at: Mapped[datetime | None]
+    #: The business day an allocation was undone (the reports "as of" a day use it, not the clock).
+    unallocated_on: Mapped[date | None]
     unallocated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
 
     payment = relationship(Payment, back_populates="allocations")

@@ -1,25 +1,33 @@
-"""Recording payments and allocating them. Every check is made with the rows
-locked (payment, then documents in id order), so racing requests can never
-allocate more than a payment holds or pay an invoice more than its total —
-and the database's CHECK constraints would refuse it anyway."""
+"""Recording payments, allocating them, credits, refunds, payment accounts.
+
+Every check is made with the rows locked — the payment first, then the
+documents in id order — so racing requests can never allocate more than a
+payment holds or pay a document more than its total; the database's CHECK
+constraints would refuse it anyway. A payment received settles sales invoices;
+a payment made settles supplier bills.
+"""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from webapp.core import audit, numbering
 from webapp.core.clock import now
 from webapp.core.errors import DomainError
-from webapp.core.money import MAX_AMOUNT, currency, format_amount
+from webapp.core.money import MAX_AMOUNT, ZERO, currency, format_amount
+from webapp.core.tx import atomic
 from webapp.extensions import db
 from webapp.ledger.models import Account
-from webapp.ledger.services import Line, check_open, post_entry
+from webapp.ledger.services import Line, account_for, check_open, post_entry, reverse_entry
 from webapp.orgs.queries import current_organization
 from webapp.parties.models import Party
-from webapp.payments.models import IN, METHODS, OUT, Allocation, Payment
-from webapp.sales.models import INVOICE, PAID, PARTLY_PAID, POSTED, UNPAID, SalesDocument
+from webapp.payments.models import CANCELLED, IN, METHODS, OUT, POLICIES, POSTED, Allocation, Payment
+from webapp.purchases.models import BILL, PurchaseDocument
+from webapp.sales.models import INVOICE, PAID, PARTLY_PAID, UNPAID, SalesDocument
 
 PAYMENT_ACCOUNT_ROLES = ("cash", "bank")
 
@@ -28,23 +36,25 @@ class AlreadyRecorded(DomainError):
     """The idempotency key was used before: the earlier payment stands."""
 
 
-def payment_accounts() -> list[Account]:
-    return list(db.session.scalars(sa.select(Account).where(
-        Account.active.is_(True), Account.is_group.is_(False),
-        sa.or_(Account.role.in_(PAYMENT_ACCOUNT_ROLES), Account.is_payment_account.is_(True)))
-        .order_by(Account.code)))
+# ---------------------------------------------------------------- documents of either kind
+
+def document_model(direction: str):
+    """Money in settles sales invoices; money out settles supplier bills."""
+    return SalesDocument if direction == IN else PurchaseDocument
 
 
-def _lock_payment(payment_id: int) -> Payment:
-    return db.session.scalars(sa.select(Payment).where(Payment.id == payment_id).with_for_update(of=Payment)
-                              .execution_options(populate_existing=True)).one()
+def party_of(doc) -> int | None:
+    return doc.customer_id if isinstance(doc, SalesDocument) else doc.supplier_id
 
 
-def _lock_documents(ids: list[int]) -> dict[int, SalesDocument]:
-    rows = db.session.scalars(sa.select(SalesDocument).where(SalesDocument.id.in_(ids))
-                              .order_by(SalesDocument.id).with_for_update(of=SalesDocument)
-                              .execution_options(populate_existing=True)).all()
-    return {d.id: d for d in rows}
+def _is_open_kind(doc) -> bool:
+    if isinstance(doc, SalesDocument):
+        return doc.doc_type == INVOICE and doc.status == POSTED
+    return doc.doc_type == BILL and doc.status == POSTED
+
+
+def _what(direction: str) -> str:
+    return "invoice" if direction == IN else "bill"
 
 
 def _status(paid: Decimal, total: Decimal) -> str:
@@ -53,30 +63,221 @@ def _status(paid: Decimal, total: Decimal) -> str:
     return PAID if paid >= total else PARTLY_PAID
 
 
+def _lock_payment(payment_id: int) -> Payment:
+    return db.session.scalars(sa.select(Payment).where(Payment.id == payment_id).with_for_update(of=Payment)
+                              .execution_options(populate_existing=True)).one()
+
+
+def _lock_documents(model, ids) -> dict[int, object]:
+    ids = sorted(set(ids))
+    if not ids:
+        return {}
+    rows = db.session.scalars(sa.select(model).where(model.id.in_(ids)).order_by(model.id)
+                              .with_for_update(of=model).execution_options(populate_existing=True)).all()
+    return {d.id: d for d in rows}
+
+
+# ---------------------------------------------------------------- payment accounts
+
+def payment_accounts() -> list[Account]:
+    return list(db.session.scalars(sa.select(Account).where(
+        Account.active.is_(True), Account.is_group.is_(False),
+        sa.or_(Account.role.in_(PAYMENT_ACCOUNT_ROLES), Account.is_payment_account.is_(True)))
+        .order_by(Account.code)))
+
+
+def _next_code(kind: str) -> str:
+    first, last = (1111, 1119) if kind == "cash" else (1121, 1199)
+    used = set(db.session.scalars(sa.select(Account.code)))
+    for n in range(first, last + 1):
+        if str(n) not in used:
+            return str(n)
+    raise DomainError("There is no free account code left for another account of this kind; rename or "
+                      "deactivate one.", field="name")
+
+
+@atomic()
+def add_payment_account(*, name: str, kind: str, description: str | None = None,
+                        opening_balance: Decimal | None = None, opening_date: date | None = None) -> Account:
+    """A cash box or bank account, with its opening balance posted against opening balance equity."""
+    from webapp.ledger.services import add_account
+    if kind not in ("cash", "bank"):
+        raise DomainError("Choose cash or bank.", field="kind")
+    parent = account_for(kind).parent
+    account = add_account(code=_next_code(kind), name=name, type="asset", parent=parent, description=description)
+    account.is_payment_account = True
+    db.session.flush()
+    if opening_balance:
+        set_opening_balance(account, opening_balance, opening_date or date.today())
+    return account
+
+
+@atomic()
+def set_opening_balance(account: Account, amount: Decimal, on: date) -> None:
+    """What was in the account on the day the business started using SME Pulse (an overdraft is negative)."""
+    from webapp.ledger.services import has_entries
+    org = current_organization()
+    if account not in payment_accounts():
+        raise DomainError("Choose a cash or bank account.", field="account_id")
+    if has_entries(account):
+        raise DomainError(f"{account.label} has entries already; correct its balance with a journal entry.",
+                          field="opening_balance")
+    if not isinstance(amount, Decimal) or amount == 0:
+        raise DomainError("Enter the opening balance.", field="opening_balance")
+    if amount != amount.quantize(currency(org.base_currency).minor_unit) or abs(amount) > MAX_AMOUNT:
+        raise DomainError(f"Enter an amount in {org.base_currency}.", field="opening_balance")
+    lines = [Line(account, debit=amount), Line("opening_balance_equity", credit=amount)] if amount > 0 else \
+        [Line("opening_balance_equity", debit=-amount), Line(account, credit=-amount)]
+    post_entry(date=on, memo=f"Opening balance of {account.name}", lines=lines, source_type="opening",
+               source_id=account.id)
+
+
+def set_default_policy(org, policy: str) -> None:
+    if policy not in POLICIES:
+        raise DomainError("Choose a way to allocate.", field="policy")
+    with audit.action("payments.default_policy"):
+        org.default_allocation_policy = policy
+        db.session.flush()
+
+
+# ---------------------------------------------------------------- allocation plans (pure)
+
+@dataclass
+class OpenItem:
+    """An open invoice or bill, as the allocation screen needs it (no ORM object)."""
+    id: int
+    number: str
+    date: date
+    due_date: date | None
+    total: Decimal
+    outstanding: Decimal
+
+
+@dataclass
+class PlanRow:
+    item: OpenItem
+    amount: Decimal = ZERO
+    error: str | None = None
+
+
+@dataclass
+class Plan:
+    amount: Decimal
+    rows: list[PlanRow]
+    policy: str
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def allocated(self) -> Decimal:
+        return sum((r.amount for r in self.rows), ZERO)
+
+    @property
+    def remainder(self) -> Decimal:
+        return self.amount - self.allocated
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not any(r.error for r in self.rows)
+
+
+def order_for(policy: str, items: list[OpenItem]) -> list[OpenItem]:
+    """FIFO: oldest first; LIFO: newest first; due: earliest due date first (id breaks ties)."""
+    if policy == "lifo":
+        return sorted(items, key=lambda i: (i.date, i.id), reverse=True)
+    if policy == "due":
+        return sorted(items, key=lambda i: (i.due_date or i.date, i.date, i.id))
+    return sorted(items, key=lambda i: (i.date, i.id))
+
+
+def plan(amount: Decimal, items: list[OpenItem], policy: str, typed: dict[int, Decimal] | None = None,
+         code: str = "INR") -> Plan:
+    """Spread `amount` over `items` by `policy`; amounts the user typed (`typed`, by item id) stand as typed
+    and the policy spreads what is left over the others. Manual spreads nothing by itself."""
+    typed = typed or {}
+    rows = {i.id: PlanRow(i) for i in items}
+    result = Plan(amount, [rows[i.id] for i in order_for(policy if policy in POLICIES else "fifo", items)], policy)
+    left = amount
+    for item_id, value in typed.items():
+        row = rows.get(item_id)
+        if row is None:
+            result.errors.append("An allocation names a document that is not open for this party.")
+            continue
+        row.amount = value
+        if value < 0:
+            row.error = "An allocation cannot be negative."
+        elif value > row.item.outstanding:
+            row.error = f"Only {format_amount(row.item.outstanding, code)} is outstanding."
+        elif value != value.quantize(currency(code).minor_unit):
+            row.error = f"{code} has {currency(code).precision} decimal places."
+        left -= value
+    if policy != "manual":
+        for row in result.rows:
+            if left <= 0:
+                break
+            if row.item.id in typed:
+                continue
+            row.amount = min(left, row.item.outstanding)
+            left -= row.amount
+    if result.allocated > amount:
+        result.errors.append(f"The allocations add up to {format_amount(result.allocated, code)}, more than the "
+                             f"payment of {format_amount(amount, code)}.")
+    return result
+
+
+# ---------------------------------------------------------------- recording
+
 def by_idempotency_key(key: str) -> Payment | None:
     return db.session.scalars(sa.select(Payment).where(Payment.idempotency_key == key)).first()
 
 
+def _claim_key(key: str) -> None:
+    """Two requests with one key: the second waits here for the first to finish, then finds its payment."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": "payment:" + key})
+    earlier = by_idempotency_key(key)
+    if earlier is not None:
+        raise AlreadyRecorded(f"This payment was already recorded as {earlier.number}.", payment=earlier)
+
+
+def _check_amount(amount, code: str, field_name: str = "amount", what: str = "The amount") -> None:
+    if not isinstance(amount, Decimal) or amount <= 0:
+        raise DomainError(f"{what} must be more than zero.", field=field_name)
+    if amount != amount.quantize(currency(code).minor_unit) or amount > MAX_AMOUNT:
+        raise DomainError(f"Enter an amount in {code} with at most {currency(code).precision} decimal places.",
+                          field=field_name)
+
+
 def record_payment(*, direction: str, party: Party, amount: Decimal, account: Account, method: str, on: date,
                    reference: str | None = None, memo: str | None = None, idempotency_key: str | None = None,
-                   allocations: list[tuple[SalesDocument, Decimal]] = ()) -> Payment:
-    """Record money received (direction "in") or paid ("out"), post it, allocate it."""
-    org = current_organization()
+                   allocations=()) -> Payment:
+    """Record money received from a customer (direction "in") or paid to a supplier ("out"), post it, and
+    allocate it: `allocations` is a list of (invoice or bill, amount). One transaction; a refusal anywhere
+    leaves nothing."""
     if idempotency_key:
-        earlier = by_idempotency_key(idempotency_key)
-        if earlier is not None:
-            raise AlreadyRecorded(f"This payment was already recorded as {earlier.number}.", payment=earlier)
+        _claim_key(idempotency_key)
+    try:
+        with atomic():
+            return _record(direction=direction, party=party, amount=amount, account=account, method=method, on=on,
+                           reference=reference, memo=memo, idempotency_key=idempotency_key, allocations=allocations)
+    except IntegrityError:
+        # The unique index on the key is the last guard (a race the advisory lock did not cover).
+        earlier = by_idempotency_key(idempotency_key) if idempotency_key else None
+        if earlier is None:
+            raise
+        raise AlreadyRecorded(f"This payment was already recorded as {earlier.number}.", payment=earlier) from None
+
+
+def _record(*, direction, party, amount, account, method, on, reference, memo, idempotency_key, allocations,
+            refund_of: Payment | None = None) -> Payment:
+    org = current_organization()
+    code = org.base_currency
     if direction not in (IN, OUT):
         raise DomainError("Choose money in or money out.")
     if party is None or party.org_id != org.id or not party.active:
         raise DomainError("Choose an active customer or supplier.", field="party_id")
-    if direction == IN and not party.is_customer or direction == OUT and not party.is_supplier:
+    if refund_of is None and (direction == IN and not party.is_customer or direction == OUT and not party.is_supplier):
         raise DomainError(f"{party.name} is not a {'customer' if direction == IN else 'supplier'}.", field="party_id")
-    if not isinstance(amount, Decimal) or amount <= 0:
-        raise DomainError("The amount must be more than zero.", field="amount")
-    if amount != amount.quantize(currency(org.base_currency).minor_unit) or amount > MAX_AMOUNT:
-        raise DomainError(f"Enter an amount in {org.base_currency} with at most "
-                          f"{currency(org.base_currency).precision} decimal places.", field="amount")
+    _check_amount(amount, code)
     if account is None or account.org_id != org.id or account not in payment_accounts():
         raise DomainError("Choose a cash or bank account.", field="account_id")
     if method not in METHODS:
@@ -86,69 +287,166 @@ def record_payment(*, direction: str, party: Party, amount: Decimal, account: Ac
     number = numbering.next_number(kind, on, org.fiscal_year_start_month)
     payment = Payment(number=number, direction=direction, date=on, party_id=party.id, account_id=account.id,
                       method=method, reference=(reference or "").strip()[:100] or None,
-                      memo=(memo or "").strip()[:300] or None, currency=org.base_currency, amount=amount,
-                      idempotency_key=idempotency_key, created_by_id=audit.current_actor().user_id)
+                      memo=(memo or "").strip()[:300] or None, currency=code, amount=amount,
+                      idempotency_key=idempotency_key, refund_of_id=refund_of.id if refund_of else None,
+                      created_by_id=audit.current_actor().user_id)
     db.session.add(payment)
     db.session.flush()
-    label = f"{'Receipt from' if direction == IN else 'Payment to'} {party.name}"
-    if direction == IN:
-        lines = [Line(account, debit=amount, memo=reference), Line("receivables", credit=amount, party_id=party.id)]
+    # The party's control account: receivables for a customer (a refund to a customer too),
+    # payables for a supplier (and a supplier's refund to us).
+    control = "receivables" if (direction == IN) == (refund_of is None) else "payables"
+    if refund_of is not None:
+        label = f"Refund {'to' if direction == OUT else 'from'} {party.name} of {refund_of.number}'s credit"
     else:
-        lines = [Line("payables", debit=amount, party_id=party.id), Line(account, credit=amount, memo=reference)]
+        label = f"{'Receipt from' if direction == IN else 'Payment to'} {party.name}"
+    if direction == IN:
+        lines = [Line(account, debit=amount, memo=payment.reference), Line(control, credit=amount, party_id=party.id)]
+    else:
+        lines = [Line(control, debit=amount, party_id=party.id), Line(account, credit=amount, memo=payment.reference)]
     entry = post_entry(date=on, memo=f"{number} {label}", lines=lines, source_type="payment", source_id=payment.id,
                        source_number=number)
     payment.entry_id = entry.id
     db.session.flush()
-    for doc, part in allocations:
-        allocate(payment, doc, part)
+    if allocations:
+        allocate_many(payment, list(allocations))
     return payment
 
 
-def allocate(payment: Payment, doc: SalesDocument, amount: Decimal, on: date | None = None) -> Allocation:
-    """Settle part of `doc` with part of `payment`."""
+# ---------------------------------------------------------------- allocating
+
+def allocate(payment: Payment, doc, amount: Decimal, on: date | None = None) -> Allocation:
+    """Settle part of one invoice (or bill) with part of `payment`."""
+    return allocate_many(payment, [(doc, amount)], on=on)[0]
+
+
+@atomic()
+def allocate_many(payment: Payment, parts: list, on: date | None = None) -> list[Allocation]:
+    """Settle several documents at once with one payment, under one lock of each row."""
+    if not parts:
+        raise DomainError("Choose at least one document and an amount.", field="allocations")
     payment = _lock_payment(payment.id)
-    doc = _lock_documents([doc.id])[doc.id]
-    code = current_organization().base_currency
-    if not isinstance(amount, Decimal) or amount <= 0:
-        raise DomainError("An allocation must be more than zero.", field="amount")
-    if amount != amount.quantize(currency(code).minor_unit):
-        raise DomainError(f"{code} has {currency(code).precision} decimal places.", field="amount")
-    if doc.doc_type != INVOICE or doc.status != POSTED:
-        raise DomainError(f"{doc.number or 'This document'} is not a posted invoice.")
-    if payment.direction != IN:
-        raise DomainError("A payment made cannot settle a sales invoice.")
-    if doc.customer_id != payment.party_id:
-        raise DomainError(f"{doc.number} is another customer's invoice.")
-    if doc.currency != payment.currency:
-        raise DomainError("The payment and the invoice are in different currencies.")
-    if amount > payment.unallocated:
-        raise DomainError(f"Only {format_amount(payment.unallocated, code)} of {payment.number} is left to "
-                          f"allocate.", field="amount")
-    if amount > doc.amount_due:
-        raise DomainError(f"{doc.number} has only {format_amount(doc.amount_due, code)} outstanding.",
-                          field="amount")
+    if payment.status != POSTED:
+        raise DomainError(f"{payment.number} is cancelled.")
+    if payment.refund_of_id is not None:
+        raise DomainError(f"{payment.number} is a refund; it settles nothing.")
+    model = document_model(payment.direction)
+    what = _what(payment.direction)
+    code = payment.currency
+    for doc, _ in parts:
+        if not isinstance(doc, model):
+            raise DomainError(f"A payment {'received' if payment.direction == IN else 'made'} settles "
+                              f"{what}s only.", field="allocations")
+    docs = _lock_documents(model, [d.id for d, _ in parts])
     check_open(on or payment.date, "allocate")
-    allocation = Allocation(payment_id=payment.id, invoice_id=doc.id, amount=amount, date=on or max(payment.date, doc.date),
-                            created_by_id=audit.current_actor().user_id)
-    db.session.add(allocation)
-    payment.allocated_amount += amount
-    doc.amount_paid += amount
-    doc.payment_status = _status(doc.amount_paid, doc.grand_total)
+    total = ZERO
+    made = []
+    for doc, amount in parts:
+        doc = docs.get(doc.id)
+        if doc is None:
+            raise DomainError(f"That {what} was not found.", field="allocations")
+        _check_amount(amount, code, "allocations", "An allocation")
+        if not _is_open_kind(doc):
+            raise DomainError(f"{doc.number or 'This document'} is not a posted {what}.", field="allocations")
+        if party_of(doc) != payment.party_id:
+            raise DomainError(f"{doc.number} is another party's {what}.", field="allocations")
+        if doc.currency != payment.currency:
+            raise DomainError(f"{doc.number} and {payment.number} are in different currencies.", field="allocations")
+        if amount > doc.amount_due:
+            raise DomainError(f"{doc.number} has only {format_amount(doc.amount_due, code)} outstanding.",
+                              field="allocations")
+        total += amount
+        if total > payment.unallocated:
+            raise DomainError(f"The allocations come to more than the {format_amount(payment.unallocated, code)} "
+                              "left of the payment.", field="allocations")
+        day = on or max(payment.date, doc.date)
+        kw = {"invoice_id": doc.id} if payment.direction == IN else {"bill_id": doc.id}
+        allocation = Allocation(payment_id=payment.id, amount=amount, date=day,
+                                created_by_id=audit.current_actor().user_id, **kw)
+        db.session.add(allocation)
+        doc.amount_paid += amount
+        doc.payment_status = _status(doc.amount_paid, doc.grand_total)
+        made.append(allocation)
+    payment.allocated_amount += total
     db.session.flush()
-    return allocation
+    return made
 
 
-def unallocate(allocation: Allocation) -> None:
-    """Undo an allocation (audited); the invoice's status follows."""
+@atomic()
+def unallocate(allocation: Allocation, on: date | None = None) -> None:
+    """Undo an allocation (audited) as of a day (today unless given; never before it was made); the document's
+    status follows and the amount is a credit again."""
+    payment = _lock_payment(allocation.payment_id)
+    allocation = db.session.scalars(sa.select(Allocation).where(Allocation.id == allocation.id)
+                                    .with_for_update(of=Allocation).execution_options(populate_existing=True)).one()
     if not allocation.active:
         raise DomainError("This allocation was already undone.")
-    payment = _lock_payment(allocation.payment_id)
-    doc = _lock_documents([allocation.invoice_id])[allocation.invoice_id]
-    check_open(allocation.date, "unallocate")
+    model = SalesDocument if allocation.invoice_id else PurchaseDocument
+    doc_id = allocation.invoice_id or allocation.bill_id
+    doc = _lock_documents(model, [doc_id])[doc_id]
+    from webapp.core.clock import today
+    day = max(on or today(), allocation.date)
+    check_open(day, "unallocate")
     with audit.action("allocation.unallocate"):
-        allocation.unallocated_at = now()
+        allocation.unallocated_at, allocation.unallocated_on = now(), day
         allocation.unallocated_by_id = audit.current_actor().user_id
         payment.allocated_amount -= allocation.amount
         doc.amount_paid -= allocation.amount
         doc.payment_status = _status(doc.amount_paid, doc.grand_total)
         db.session.flush()
+
+
+# ---------------------------------------------------------------- refunds and cancelling
+
+def refund(payment: Payment, amount: Decimal, *, account: Account, method: str, on: date,
+           reference: str | None = None, idempotency_key: str | None = None) -> Payment:
+    """Pay back part of a payment's unallocated credit (to a customer; or a supplier pays us back)."""
+    if idempotency_key:
+        _claim_key(idempotency_key)
+    with atomic():
+        original = _lock_payment(payment.id)
+        code = original.currency
+        if original.status != POSTED or original.refund_of_id is not None:
+            raise DomainError(f"{original.number} has no credit to refund.")
+        _check_amount(amount, code)
+        if amount > original.unallocated:
+            raise DomainError(f"{original.number} has only {format_amount(original.unallocated, code)} of credit "
+                              "left.", field="amount")
+        if on < original.date:
+            raise DomainError("A refund cannot be dated before the payment.", field="date")
+        back = _record(direction=OUT if original.direction == IN else IN, party=original.party, amount=amount,
+                       account=account, method=method, on=on, reference=reference,
+                       memo=f"Refund of {original.number}", idempotency_key=idempotency_key, allocations=(),
+                       refund_of=original)
+        with audit.action("payment.refund"):
+            original.refunded_amount += amount
+            db.session.flush()
+        return back
+
+
+@atomic()
+def cancel_payment(payment: Payment, *, reason: str, on: date) -> Payment:
+    """Reverse a payment recorded by mistake. Its allocations must be undone first; a refund gives back
+    its credit to the payment it refunded."""
+    payment = _lock_payment(payment.id)
+    if payment.status != POSTED:
+        raise DomainError(f"{payment.number} is cancelled already.")
+    if not (reason or "").strip():
+        raise DomainError("Give the reason for cancelling.", field="reason")
+    if payment.allocated_amount > 0:
+        raise DomainError(f"{payment.number} settles documents; undo its allocations first.")
+    if payment.refunded_amount > 0:
+        raise DomainError(f"Part of {payment.number} was refunded; cancel the refund first.")
+    if on < payment.date:
+        raise DomainError("A cancellation cannot be dated before the payment.", field="date")
+    check_open(payment.date, "cancel")
+    from webapp.ledger.models import JournalEntry
+    reverse_entry(db.session.get(JournalEntry, payment.entry_id), date=on,
+                  memo=f"Cancellation of {payment.number}: {reason.strip()[:200]}")
+    with audit.action("payment.cancel"):
+        if payment.refund_of_id is not None:
+            original = _lock_payment(payment.refund_of_id)
+            original.refunded_amount -= payment.amount
+        payment.status = CANCELLED
+        payment.memo = ((payment.memo or "") + f" — cancelled: {reason.strip()}")[:300]
+        db.session.flush()
+    return payment

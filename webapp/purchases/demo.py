@@ -103,7 +103,7 @@ def purchases_demo(org, user) -> None:
     # Rent: a direct bill booked to the rent account, overdue.
     rent = services.create_document("bill", on=t - timedelta(days=25), supplier=s["S0004"])
     account = db.session.scalars(sa.select(Account).where(Account.code == "5400")).one()
-    services.update_line(rent, rent.lines[0], LineValues(None, "Shop rent for the month", D(1), D("45000"), None, None,
+    services.update_line(rent, rent.lines[0], LineValues(None, "Godown rent for the month", D(1), D("45000"), None, None,
                                                          D(18)), account=account)
     services.update_header(rent, supplier=s["S0004"], on=rent.date, supplier_reference="JP/RENT/0419",
                            supplier_date=rent.date)

@@ -118,6 +118,13 @@ def bills_of(order: PurchaseDocument) -> list[PurchaseDocument]:
                                    .order_by(PurchaseDocument.id).options(sa.orm.lazyload(PurchaseDocument.lines))))
 
 
+def payments_of(bill: PurchaseDocument) -> list:
+    """(allocation, payment) pairs that settle a bill, undone ones too."""
+    from webapp.payments.models import Allocation, Payment
+    return db.session.execute(sa.select(Allocation, Payment).join(Payment, Payment.id == Allocation.payment_id)
+                              .where(Allocation.bill_id == bill.id).order_by(Allocation.id)).all()
+
+
 def attachments(owner_type: str, owner_id: int) -> list[Attachment]:
     return list(db.session.scalars(sa.select(Attachment).where(Attachment.owner_type == owner_type,
                                                                Attachment.owner_id == owner_id)

@@ -71,7 +71,8 @@ def _ctx(doc: PurchaseDocument, **extra) -> dict:
                    attachments=queries.attachments("bill", doc.id) if doc.doc_type == BILL else [],
                    match=queries.three_way_match(doc) if doc.doc_type == ORDER and doc.status != DRAFT else [],
                    receipts=queries.receipts_of(doc) if doc.doc_type == ORDER else [],
-                   bills=queries.bills_of(doc) if doc.doc_type == ORDER else [])
+                   bills=queries.bills_of(doc) if doc.doc_type == ORDER else [],
+                   payments=queries.payments_of(doc) if doc.doc_type == BILL and doc.status != DRAFT else [])
     context.update(extra)
     return context
 

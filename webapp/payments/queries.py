@@ -1,0 +1,341 @@
+"""Reads of payments: lists, a party's open documents, party ledgers, aged balances, overdue invoices."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from webapp.core.clock import today
+from webapp.core.money import ZERO
+from webapp.extensions import db
+from webapp.ledger.models import Account, JournalEntry, JournalLine
+from webapp.parties.models import Party
+from webapp.payments.models import IN, POSTED, Allocation, Payment
+from webapp.payments.services import OpenItem, document_model
+from webapp.purchases.models import BILL, PurchaseDocument
+from webapp.sales.models import INVOICE, PAID, SalesDocument
+
+PAGE = 50
+
+
+def _party_col(model):
+    return model.customer_id if model is SalesDocument else model.supplier_id
+
+
+def _doc_type(model):
+    return INVOICE if model is SalesDocument else BILL
+
+
+# ---------------------------------------------------------------- lists
+
+@dataclass
+class PaymentFilter:
+    direction: str = IN
+    q: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    credit_only: bool = False
+    page: int = 1
+
+
+def payments(f: PaymentFilter) -> tuple[list[Payment], bool]:
+    stmt = sa.select(Payment).where(Payment.direction == f.direction)
+    if f.q:
+        like = "%" + f.q.strip()[:60].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(sa.or_(Payment.number.ilike(like, escape="\\"), Payment.reference.ilike(like, escape="\\"),
+                                 Payment.party_id.in_(sa.select(Party.id).where(Party.name.ilike(like, escape="\\")))))
+    if f.date_from:
+        stmt = stmt.where(Payment.date >= f.date_from)
+    if f.date_to:
+        stmt = stmt.where(Payment.date <= f.date_to)
+    if f.credit_only:
+        stmt = stmt.where(Payment.status == POSTED, Payment.refund_of_id.is_(None),
+                          Payment.allocated_amount + Payment.refunded_amount < Payment.amount)
+    page = max(1, min(f.page, 10_000))
+    rows = list(db.session.scalars(stmt.order_by(Payment.date.desc(), Payment.id.desc())
+                                   .offset((page - 1) * PAGE).limit(PAGE + 1)))
+    return rows[:PAGE], len(rows) > PAGE
+
+
+def allocations_of(payment: Payment) -> list[tuple[Allocation, object]]:
+    """The payment's allocations with the invoice or bill each settles (undone ones too)."""
+    model = document_model(payment.direction)
+    col = Allocation.invoice_id if model is SalesDocument else Allocation.bill_id
+    return list(db.session.execute(sa.select(Allocation, model).join(model, model.id == col)
+                                   .where(Allocation.payment_id == payment.id).order_by(Allocation.id)).all())
+
+
+def refunds_of(payment: Payment) -> list[Payment]:
+    return list(db.session.scalars(sa.select(Payment).where(Payment.refund_of_id == payment.id).order_by(Payment.id)))
+
+
+def credits(party: Party, direction: str) -> list[Payment]:
+    """The party's payments with something left to allocate (their credit with us, or ours with them)."""
+    return list(db.session.scalars(sa.select(Payment).where(
+        Payment.party_id == party.id, Payment.direction == direction, Payment.status == POSTED,
+        Payment.refund_of_id.is_(None), Payment.allocated_amount + Payment.refunded_amount < Payment.amount)
+        .order_by(Payment.date, Payment.id)))
+
+
+def open_items(party: Party, direction: str) -> list[OpenItem]:
+    """The party's posted, not fully paid invoices (money in) or bills (money out), as plain rows."""
+    model = document_model(direction)
+    rows = db.session.execute(
+        sa.select(model.id, model.number, model.date, model.due_date, model.grand_total, model.amount_paid)
+        .where(_party_col(model) == party.id, model.doc_type == _doc_type(model), model.status == POSTED,
+               model.payment_status != PAID)
+        .order_by(model.date, model.id)).all()
+    return [OpenItem(i, n, d, due, total, total - paid) for i, n, d, due, total, paid in rows]
+
+
+def documents_by_id(direction: str, ids) -> dict[int, object]:
+    model = document_model(direction)
+    ids = list(ids)
+    if not ids:
+        return {}
+    return {d.id: d for d in db.session.scalars(sa.select(model).where(model.id.in_(ids)))}
+
+
+def account_balances(account_ids: list[int], as_of: date) -> dict[int, Decimal]:
+    """Debit − credit of each account at the end of a day (from the day balances)."""
+    from webapp.ledger.models import AccountDayBalance
+    t = AccountDayBalance
+    rows = db.session.execute(sa.select(t.account_id, sa.func.sum(t.debit), sa.func.sum(t.credit))
+                              .where(t.account_id.in_(account_ids), t.date <= as_of).group_by(t.account_id)).all()
+    out = {a: ZERO for a in account_ids}
+    for a, d, c in rows:
+        out[a] = Decimal(d or 0) - Decimal(c or 0)
+    return out
+
+
+def accounts_with_entries(account_ids: list[int]) -> set[int]:
+    return set(db.session.scalars(sa.select(JournalLine.account_id).where(JournalLine.account_id.in_(account_ids))
+                                  .distinct()))
+
+
+# ---------------------------------------------------------------- party ledger
+
+@dataclass
+class LedgerRow:
+    date: date
+    entry: JournalEntry
+    debit: Decimal
+    credit: Decimal
+    balance: Decimal
+    allocations: list = field(default_factory=list)
+
+
+@dataclass
+class PartyLedger:
+    party: Party
+    role: str
+    date_from: date
+    date_to: date
+    opening: Decimal
+    rows: list[LedgerRow]
+    closing: Decimal
+    debit: Decimal = ZERO
+    credit: Decimal = ZERO
+
+
+def party_ledger(party: Party, role: str, date_from: date, date_to: date) -> PartyLedger:
+    """Every invoice, bill, payment, refund and cancellation on the party's account, with a running
+    balance (what they owe us for receivables; what we owe them for payables)."""
+    account_id = db.session.scalars(sa.select(Account.id).where(Account.role == role)).one()
+    sign = 1 if role == "receivables" else -1
+    base = sa.select(sa.func.coalesce(sa.func.sum(JournalLine.debit), 0),
+                     sa.func.coalesce(sa.func.sum(JournalLine.credit), 0)).where(
+        JournalLine.account_id == account_id, JournalLine.party_id == party.id, JournalLine.date < date_from)
+    d, c = db.session.execute(base).one()
+    opening = sign * (Decimal(d) - Decimal(c))
+    lines = db.session.execute(
+        sa.select(JournalLine, JournalEntry).join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .where(JournalLine.account_id == account_id, JournalLine.party_id == party.id,
+               JournalLine.date >= date_from, JournalLine.date <= date_to)
+        .order_by(JournalLine.date, JournalLine.entry_id, JournalLine.id)).all()
+    rows, balance, td, tc = [], opening, ZERO, ZERO
+    payment_ids = [e.source_id for _, e in lines if e.source_type == "payment" and e.source_id]
+    allocs: dict[int, list] = {}
+    if payment_ids:
+        direction_model = SalesDocument if role == "receivables" else PurchaseDocument
+        col = Allocation.invoice_id if direction_model is SalesDocument else Allocation.bill_id
+        for a, number in db.session.execute(
+                sa.select(Allocation, direction_model.number).join(direction_model, direction_model.id == col)
+                .where(Allocation.payment_id.in_(payment_ids), Allocation.unallocated_at.is_(None))
+                .order_by(Allocation.id)):
+            allocs.setdefault(a.payment_id, []).append((a, number))
+    for line, entry in lines:
+        balance += sign * (line.debit - line.credit)
+        td, tc = td + line.debit, tc + line.credit
+        rows.append(LedgerRow(line.date, entry, line.debit, line.credit, balance,
+                              allocs.get(entry.source_id, []) if entry.source_type == "payment" else []))
+    return PartyLedger(party, role, date_from, date_to, opening, rows, balance, td, tc)
+
+
+# ---------------------------------------------------------------- aged balances
+
+BUCKETS = ("current", "d1_30", "d31_60", "d61_90", "over_90")
+BUCKET_LABELS = {"current": "Not yet due", "d1_30": "1–30 days", "d31_60": "31–60 days", "d61_90": "61–90 days",
+                 "over_90": "Over 90 days"}
+
+
+@dataclass
+class AgedRow:
+    party_id: int
+    name: str
+    code: str | None = None
+    current: Decimal = ZERO
+    d1_30: Decimal = ZERO
+    d31_60: Decimal = ZERO
+    d61_90: Decimal = ZERO
+    over_90: Decimal = ZERO
+    credit: Decimal = ZERO   # unallocated payments, as a negative amount
+
+    @property
+    def total(self) -> Decimal:
+        return self.current + self.d1_30 + self.d31_60 + self.d61_90 + self.over_90 + self.credit
+
+
+@dataclass
+class Aged:
+    kind: str
+    as_of: date
+    rows: list[AgedRow]
+    totals: AgedRow
+
+
+def _outstanding_as_of(model, as_of: date):
+    """(document id, party id, due date, outstanding at the end of `as_of`) for documents open that day.
+
+    Today and later, the stored amount paid is the answer. For a past day: the total less the allocations
+    dated on or before it and not undone by then; a document cancelled after it still counted."""
+    party = _party_col(model)
+    due = sa.func.coalesce(model.due_date, model.date)
+    if as_of >= today():
+        return (sa.select(model.id.label("doc_id"), party.label("party_id"), due.label("due"),
+                          (model.grand_total - model.amount_paid).label("outstanding"))
+                .where(model.doc_type == _doc_type(model), model.status == POSTED, model.payment_status != PAID,
+                       model.date <= as_of))
+    col = Allocation.invoice_id if model is SalesDocument else Allocation.bill_id
+    paid = (sa.select(col.label("doc_id"), sa.func.sum(Allocation.amount).label("paid"))
+            .where(col.is_not(None), Allocation.date <= as_of,
+                   sa.or_(Allocation.unallocated_on.is_(None), Allocation.unallocated_on > as_of))
+            .group_by(col).subquery())
+    cancel = aliased(JournalEntry)
+    return (sa.select(model.id.label("doc_id"), party.label("party_id"), due.label("due"),
+                      (model.grand_total - sa.func.coalesce(paid.c.paid, 0)).label("outstanding"))
+            .outerjoin(paid, paid.c.doc_id == model.id)
+            .outerjoin(cancel, cancel.id == model.cancel_entry_id)
+            .where(model.doc_type == _doc_type(model), model.date <= as_of,
+                   sa.or_(model.status == POSTED, sa.and_(model.status == "cancelled", cancel.date > as_of)),
+                   model.grand_total - sa.func.coalesce(paid.c.paid, 0) != 0))
+
+
+def _bucket_sums(open_docs, as_of: date):
+    """Per party, outstanding per age bucket (days past the due date at the end of `as_of`)."""
+    o = open_docs.subquery()
+    d30, d60, d90 = as_of - timedelta(days=30), as_of - timedelta(days=60), as_of - timedelta(days=90)
+
+    def bucket(cond):
+        return sa.func.coalesce(sa.func.sum(sa.case((cond, o.c.outstanding), else_=0)), 0)
+    return sa.select(o.c.party_id, bucket(o.c.due >= as_of), bucket(sa.and_(o.c.due < as_of, o.c.due >= d30)),
+                     bucket(sa.and_(o.c.due < d30, o.c.due >= d60)), bucket(sa.and_(o.c.due < d60, o.c.due >= d90)),
+                     bucket(o.c.due < d90)).group_by(o.c.party_id)
+
+
+def _credits_as_of(direction: str, as_of: date):
+    """Per party, payments not allocated (nor refunded) at the end of `as_of`, as a positive amount."""
+    if as_of >= today():
+        return (sa.select(Payment.party_id, sa.func.sum(Payment.amount - Payment.allocated_amount
+                                                        - Payment.refunded_amount))
+                .where(Payment.direction == direction, Payment.status == POSTED, Payment.refund_of_id.is_(None),
+                       Payment.date <= as_of, Payment.allocated_amount + Payment.refunded_amount < Payment.amount)
+                .group_by(Payment.party_id))
+    alloc = (sa.select(Allocation.payment_id, sa.func.sum(Allocation.amount).label("used"))
+             .where(Allocation.date <= as_of,
+                    sa.or_(Allocation.unallocated_on.is_(None), Allocation.unallocated_on > as_of))
+             .group_by(Allocation.payment_id).subquery())
+    refund, refund_cancel = aliased(Payment), aliased(JournalEntry)
+    refunded = (sa.select(refund.refund_of_id.label("payment_id"), sa.func.sum(refund.amount).label("back"))
+                .outerjoin(refund_cancel, refund_cancel.reversal_of_id == refund.entry_id)
+                .where(refund.refund_of_id.is_not(None), refund.date <= as_of,
+                       sa.or_(refund_cancel.id.is_(None), refund_cancel.date > as_of))
+                .group_by(refund.refund_of_id).subquery())
+    left = Payment.amount - sa.func.coalesce(alloc.c.used, 0) - sa.func.coalesce(refunded.c.back, 0)
+    return (sa.select(Payment.party_id, sa.func.sum(left))
+            .outerjoin(alloc, alloc.c.payment_id == Payment.id).outerjoin(refunded, refunded.c.payment_id == Payment.id)
+            .outerjoin(JournalEntry, JournalEntry.reversal_of_id == Payment.entry_id)
+            .where(Payment.direction == direction, Payment.refund_of_id.is_(None), Payment.date <= as_of,
+                   sa.or_(JournalEntry.id.is_(None), JournalEntry.date > as_of), left != 0)
+            .group_by(Payment.party_id))
+
+
+def aged(kind: str, as_of: date) -> Aged:
+    """Aged receivables ("customer") or payables ("supplier") at the end of a day. The total equals the
+    control account that day: open documents by age, less the credits not allocated yet."""
+    model = SalesDocument if kind == "customer" else PurchaseDocument
+    direction = IN if kind == "customer" else "out"
+    by_party: dict[int, AgedRow] = {}
+    for pid, *amounts in db.session.execute(_bucket_sums(_outstanding_as_of(model, as_of), as_of)):
+        row = by_party.setdefault(pid, AgedRow(pid, ""))
+        for name, amount in zip(BUCKETS, amounts):
+            setattr(row, name, Decimal(amount))
+    for pid, amount in db.session.execute(_credits_as_of(direction, as_of)):
+        by_party.setdefault(pid, AgedRow(pid, "")).credit = -Decimal(amount)
+    if by_party:
+        for pid, name, code in db.session.execute(sa.select(Party.id, Party.name, Party.code)
+                                                  .where(Party.id.in_(list(by_party)))):
+            by_party[pid].name, by_party[pid].code = name, code
+    rows = sorted((r for r in by_party.values() if r.total or r.credit),
+                  key=lambda r: (-r.over_90, -r.d61_90, -r.total, r.name))
+    totals = AgedRow(0, "Total")
+    for r in rows:
+        for name in BUCKETS + ("credit",):
+            setattr(totals, name, getattr(totals, name) + getattr(r, name))
+    return Aged(kind, as_of, rows, totals)
+
+
+@dataclass
+class AgedDocument:
+    doc: object
+    outstanding: Decimal
+    days_overdue: int
+    bucket: str
+
+
+def aged_documents(kind: str, party: Party, as_of: date) -> tuple[list[AgedDocument], list[tuple[Payment, Decimal]]]:
+    """One party's open documents at the end of `as_of`, with their age, and its unallocated credits."""
+    model = SalesDocument if kind == "customer" else PurchaseDocument
+    o = _outstanding_as_of(model, as_of).where(_party_col(model) == party.id).subquery()
+    rows = db.session.execute(sa.select(model, o.c.outstanding).join(o, o.c.doc_id == model.id)
+                              .order_by(o.c.due, model.id)).all()
+    out = []
+    for doc, outstanding in rows:
+        days = (as_of - (doc.due_date or doc.date)).days
+        bucket = "current" if days <= 0 else "d1_30" if days <= 30 else "d31_60" if days <= 60 else \
+            "d61_90" if days <= 90 else "over_90"
+        out.append(AgedDocument(doc, Decimal(outstanding), max(days, 0), bucket))
+    credit_rows = _credits_as_of(IN if kind == "customer" else "out", as_of)
+    credit_rows = credit_rows.with_only_columns(Payment, credit_rows.selected_columns[1]).where(
+        Payment.party_id == party.id).group_by(Payment.id)
+    return out, [(p, Decimal(a)) for p, a in db.session.execute(credit_rows)]
+
+
+# ---------------------------------------------------------------- overdue
+
+def overdue_count(day: date) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(SalesDocument).where(
+        SalesDocument.doc_type == INVOICE, SalesDocument.status == POSTED, SalesDocument.payment_status != PAID,
+        SalesDocument.due_date < day)) or 0
+
+
+def overdue_invoices(day: date, limit: int | None = None) -> list[SalesDocument]:
+    stmt = (sa.select(SalesDocument).where(
+        SalesDocument.doc_type == INVOICE, SalesDocument.status == POSTED, SalesDocument.payment_status != PAID,
+        SalesDocument.due_date < day).order_by(SalesDocument.due_date, SalesDocument.id))
+    if limit:
+        stmt = stmt.limit(limit)
+    return list(db.session.scalars(stmt))
