@@ -23,7 +23,9 @@ def bench_app(fresh: bool = True):
                          "(an ordinary role, as in production).")
     from webapp import create_app
     app = create_app({"APP_ENV": "testing", "SECRET_KEY": "bench-" + "x1y2z3" * 8, "SQLALCHEMY_DATABASE_URI": url,
-                      "REDIS_URL": None, "JOBS_SYNC": True, "TESTING": True, "PROPAGATE_TEST_ERRORS": True})
+                      "REDIS_URL": None, "JOBS_SYNC": True, "TESTING": True, "PROPAGATE_TEST_ERRORS": True,
+                      # As in production: the navigation's counts are reused for a minute (tests turn it off).
+                      "NAV_COUNT_TTL": 60})
     if fresh:
         from flask_migrate import upgrade
         from webapp.extensions import db

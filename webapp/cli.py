@@ -1,6 +1,8 @@
 """Command-line tools: demo data, the RQ worker, docs, assets."""
 from __future__ import annotations
 
+import gc
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -29,16 +31,24 @@ def demo_command():
 
 @click.command("worker")
 @click.option("--fork/--no-fork", default=False, show_default=True,
-              help="Fork a work-horse per job (RQ Worker) or run jobs in this process (SimpleWorker).")
+              help="Fork a work-horse per job (RQ Worker) or run jobs in this process (SimpleWorker, "
+                   "the faster: see docs/pdf.md).")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 @with_appcontext
 def worker_command(fork: bool, burst: bool):
     """Run an RQ worker for this app's queue (needs REDIS_URL)."""
     from rq import SimpleWorker, Worker
-    from webapp.core.jobs import queue, redis_connection
+    from webapp.core.jobs import queue, redis_connection, warm_up_worker
     if not current_app.config.get("REDIS_URL"):
         raise click.ClickException("REDIS_URL is not set; without Redis, jobs run inside the web process.")
     cls = Worker if fork else SimpleWorker
+    # Load WeasyPrint, the stylesheets and fonts before the first job: in this
+    # process for a SimpleWorker, in the parent for a forking one, whose
+    # work-horses then inherit them instead of loading them for every job.
+    warm_up_worker()
+    # What is loaded now lives as long as the worker: keep it out of the garbage collector's
+    # scans (which, in a work-horse, would also copy every inherited page it touches).
+    gc.freeze()
     # The app context stays pushed, so job functions (and forked children)
     # use this app rather than building their own.
     w = cls([queue()], connection=redis_connection())

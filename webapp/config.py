@@ -103,6 +103,9 @@ def from_environment(instance_path: Path, environ=os.environ, overrides: dict | 
         # synchronously after the commit so that assertions are deterministic.
         "JOBS_SYNC": _bool(environ.get("JOBS_SYNC"), env == "testing"),
         "RQ_QUEUE": environ.get("RQ_QUEUE", "smepulse"),
+        # Seconds a count in the navigation (overdue invoices) is reused per organization; tests
+        # see every change at once.
+        "NAV_COUNT_TTL": float(environ.get("NAV_COUNT_TTL", 0 if env == "testing" else 60)),
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(db_url),
     }

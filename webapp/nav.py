@@ -99,9 +99,9 @@ def _overdue() -> int:
     return overdue_count(today())
 
 
-#: Counts shown in the navigation: computed at most once a minute per organization.
+#: Counts shown in the navigation: computed at most once per NAV_COUNT_TTL seconds (a minute) per
+#: organization and process.
 NAV_COUNTS = {"overdue": _overdue}
-_COUNT_TTL = 60.0
 
 
 def nav_count(item: NavItem) -> int:
@@ -114,7 +114,7 @@ def nav_count(item: NavItem) -> int:
     cache = current_app.extensions.setdefault("smepulse_nav_counts", {})
     key = (org.id, item.count)
     hit = cache.get(key)
-    if hit is not None and time.monotonic() - hit[0] < _COUNT_TTL and not current_app.testing:
+    if hit is not None and time.monotonic() - hit[0] < current_app.config["NAV_COUNT_TTL"]:
         return hit[1]
     value = fn()
     if len(cache) > 10_000:

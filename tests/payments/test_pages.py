@@ -276,3 +276,40 @@ def test_ledger_statement_aged_and_overdue(app, client, shop):
     assert result.exit_code == 0, result.output
     assert "organization" in result.output
     assert count(app, shop["org"], Job, Job.kind == "overdue_check") == 1
+
+
+def test_navigation_count_is_reused_for_its_ttl(app, monkeypatch):
+    """The overdue count is one query per organization per NAV_COUNT_TTL seconds, not per page."""
+    import time
+    from flask import g
+    from webapp import nav
+    calls = []
+    monkeypatch.setitem(nav.NAV_COUNTS, "overdue", lambda: calls.append(1) or len(calls))
+    item = next(i for s in nav.NAV for i in s.items if i.count == "overdue")
+    with app.test_request_context():
+        g.org = type("Org", (), {"id": 424242})()
+        assert nav.nav_count(item) == 1 and nav.nav_count(item) == 2      # tests: TTL 0, always fresh
+        monkeypatch.setitem(app.config, "NAV_COUNT_TTL", 60)
+        assert nav.nav_count(item) == 2 and nav.nav_count(item) == 2      # reused within the minute
+        later = time.monotonic() + 61
+        monkeypatch.setattr(time, "monotonic", lambda: later)
+        assert nav.nav_count(item) == 3 and len(calls) == 3               # and computed again after it
+
+
+def test_aged_report_shows_a_page_of_parties_and_the_totals_of_all(app, client, shop, monkeypatch):
+    from webapp.payments import reports
+    with app.app_context(), tenant(shop["org"]):
+        kiran = customer("Kiran Stores", payment_terms_days=0)
+        sale(kiran, 300, TODAY - timedelta(days=100))
+        db.session.commit()
+    monkeypatch.setattr(reports, "AGED_PAGE", 1)
+    # Kiran (over 90 days) sorts first, Metro (31–60 days and current) second; the totals are both.
+    first = client.get("/payments/aged/customer").get_data(as_text=True)
+    second = client.get("/payments/aged/customer", query_string={"page": "2"}).get_data(as_text=True)
+    assert "Kiran Stores" in first and "Metro Clinic" not in first and "Customers 1–1 of 2" in first
+    assert "Metro Clinic" in second and "Kiran Stores" not in second and "← Previous" in second
+    for body in (first, second):
+        assert "4,600.00" in body and "✓" in body        # 1,000 + 2,500 + 800 + 300 = the receivables account
+    for bad in ("abc", "-5", "0", "999", "1" * 30):
+        r = client.get("/payments/aged/customer", query_string={"page": bad})
+        assert r.status_code == 200 and "4,600.00" in r.get_data(as_text=True)

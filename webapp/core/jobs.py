@@ -96,6 +96,9 @@ class JobResult:
 
 JOB_KINDS: dict[str, JobKind] = {}
 
+#: Run once by a job worker before it takes jobs (see `warm_up_worker`).
+WORKER_WARM_UPS: list[Callable[[], None]] = []
+
 
 def job_kind(name: str, *, permission: str, writes: bool = False):
     """Register `func(job, progress) -> JobResult | None` under `name`."""
@@ -103,6 +106,23 @@ def job_kind(name: str, *, permission: str, writes: bool = False):
         JOB_KINDS[name] = JobKind(name, func, permission, writes)
         return func
     return decorator
+
+
+def on_worker_start(func: Callable[[], None]) -> Callable[[], None]:
+    """Register something a job worker loads once before its first job (stylesheets, fonts)."""
+    WORKER_WARM_UPS.append(func)
+    return func
+
+
+def warm_up_worker() -> None:
+    """Load what jobs need before taking any: a SimpleWorker's first job then costs what
+    the others do, and a forking worker's work-horses inherit it all instead of loading
+    it again for every job."""
+    for func in WORKER_WARM_UPS:
+        try:
+            func()
+        except Exception:  # a job will report the real problem; the worker still starts
+            log.exception("Worker warm-up %s failed", getattr(func, "__name__", func))
 
 
 def job_id_for(org_id: int, kind: str, key: str) -> str:
@@ -204,7 +224,9 @@ def queue(app=None):
 
 
 _app_for_worker = None
-_engine_pid: int | None = None
+#: The process whose database connections the engine's pool holds: the one that imported this
+#: module, so that a work-horse forked from it (whose pid differs) never uses its parent's.
+_engine_pid: int = os.getpid()
 
 
 def _worker_app():
@@ -217,10 +239,11 @@ def _worker_app():
 
 
 def _fresh_connections_after_fork() -> None:
-    # A forked RQ work-horse must not share its parent's database sockets.
+    # A forked RQ work-horse must not share its parent's database sockets. (Every horse is
+    # forked from the worker, which set `_engine_pid` when it imported this module.)
     global _engine_pid
     pid = os.getpid()
-    if _engine_pid is not None and _engine_pid != pid:
+    if _engine_pid != pid:
         db.engine.dispose(close=False)
     _engine_pid = pid
 

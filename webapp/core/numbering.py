@@ -111,13 +111,12 @@ def next_number(kind: str, on: date, fiscal_start_month: int = 1) -> str:
     table = NumberCounter.__table__
     bind = db.session.get_bind()
     dialect_insert = postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
-    db.session.execute(
-        dialect_insert(table).values(org_id=org_id, kind=kind, period=period, next_value=1)
-        .on_conflict_do_nothing(index_elements=["org_id", "kind", "period"]))
+    # One statement: the first number of a new period (the row is made with 2 next), or the row's
+    # next, taken under its row lock until the posting commits — so numbers stay gapless.
+    stmt = dialect_insert(table).values(org_id=org_id, kind=kind, period=period, next_value=2)
     value = db.session.execute(
-        sa.update(table)
-        .where(table.c.org_id == org_id, table.c.kind == kind, table.c.period == period)
-        .values(next_value=table.c.next_value + 1)
+        stmt.on_conflict_do_update(index_elements=["org_id", "kind", "period"],
+                                   set_={"next_value": table.c.next_value + 1})
         .returning(table.c.next_value - 1)
     ).scalar_one()
     text = prefix.replace("{fy}", period if resets else "").replace("{year}", str(on.year))

@@ -241,6 +241,16 @@ def render_pdf(html: str, *, stylesheets: Sequence[str] = DEFAULT_STYLESHEETS) -
                     del _cache[key]
 
 
+def warm_up(stylesheets: Sequence[str] = DEFAULT_STYLESHEETS) -> None:
+    """Parse `stylesheets`, load their fonts and lay out a small page once.
+
+    A job worker calls this before it takes jobs (`core.jobs.warm_up_worker`),
+    so its first PDF costs what the others do; a forking worker does it in the
+    parent, so every work-horse starts with it instead of importing WeasyPrint
+    and loading the fonts again for each job."""
+    render_pdf(sample_invoice_html(rows=2), stylesheets=stylesheets)
+
+
 def _font_faces(font_config: FontConfiguration) -> frozenset[str]:
     # WeasyPrint writes each loaded @font-face to a file in its own folder.
     folder = getattr(font_config, "_folder", None)

@@ -185,7 +185,10 @@ def install() -> None:
     @event.listens_for(Session, "after_begin")
     def _begin_with_setting(session, transaction, connection):
         # The setting is transaction-local, so a new transaction starts without
-        # one; only an active organization needs to be written.
+        # one; only an active organization needs to be written. A savepoint
+        # (`atomic()`) is inside a transaction that has it already.
+        if transaction.nested:
+            return
         org_id = _current_org.get()
         if org_id is not None and connection.dialect.name == "postgresql":
             connection.exec_driver_sql("SELECT set_config('app.org_id', %s, true)", (str(org_id),))

@@ -230,22 +230,35 @@ def post_entry(*, date: date, memo: str, lines: list[Line], source_type: str,
         totals = day[acc.id]
         totals[0] += line.debit or ZERO
         totals[1] += line.credit or ZERO
-    db.session.execute(sa.insert(JournalLine), rows)
+    # Core, not the ORM's bulk insert: that splits the rows into one statement per set of
+    # None-valued keys (with/without memo, party); this is one executemany.
+    db.session.execute(sa.insert(JournalLine.__table__), rows)
     _add_to_day_balances(org.id, date, day)
     db.session.expire(entry, ["lines"])
     return entry
 
 
-def _add_to_day_balances(org_id: int, d: date, day: dict) -> None:
-    table = AccountDayBalance.__table__
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    # Sorted so concurrent postings lock rows in the same order (no deadlocks).
-    for account_id, (debit, credit) in sorted(day.items()):
-        stmt = insert(table).values(org_id=org_id, account_id=account_id, date=d, debit=debit, credit=credit)
-        db.session.execute(stmt.on_conflict_do_update(
+_DAY_UPSERTS: dict[str, sa.Insert] = {}
+
+
+def _day_upsert(dialect: str) -> sa.Insert:
+    """Add to one account's day (insert, or add to the row there): built once per dialect."""
+    stmt = _DAY_UPSERTS.get(dialect)
+    if stmt is None:
+        table = AccountDayBalance.__table__
+        stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+        stmt = _DAY_UPSERTS[dialect] = stmt.on_conflict_do_update(
             index_elements=["org_id", "account_id", "date"],
-            set_={"debit": table.c.debit + stmt.excluded.debit, "credit": table.c.credit + stmt.excluded.credit}))
+            set_={"debit": table.c.debit + stmt.excluded.debit, "credit": table.c.credit + stmt.excluded.credit})
+    return stmt
+
+
+def _add_to_day_balances(org_id: int, d: date, day: dict) -> None:
+    # One statement for all the entry's accounts (executemany), in account order, so concurrent
+    # postings lock rows in the same order (no deadlocks).
+    db.session.execute(_day_upsert(db.session.get_bind().dialect.name),
+                       [{"org_id": org_id, "account_id": account_id, "date": d, "debit": debit, "credit": credit}
+                        for account_id, (debit, credit) in sorted(day.items())])
 
 
 def reversal_of(entry: JournalEntry) -> JournalEntry | None:

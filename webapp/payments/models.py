@@ -27,6 +27,8 @@ from webapp.extensions import db
 IN, OUT = "in", "out"
 METHODS = {"cash": "Cash", "bank_transfer": "Bank transfer", "card": "Card", "upi": "UPI", "cheque": "Cheque"}
 POSTED, CANCELLED = "posted", "cancelled"
+#: A payment with some of it neither allocated nor refunded (the predicate of ix_payment_credit).
+CREDIT_LEFT = "status = 'posted' AND refund_of_id IS NULL AND allocated_amount + refunded_amount < amount"
 #: How a payment is spread over the party's open invoices (or bills).
 POLICIES = {"fifo": "Oldest first (FIFO)", "lifo": "Newest first (LIFO)", "due": "Earliest due date first",
             "manual": "Manual: I type the amounts"}
@@ -43,6 +45,10 @@ class Payment(TenantScoped, db.Model):
                  postgresql_where=sa.text("idempotency_key IS NOT NULL")),
         sa.Index("ix_payment_party", "org_id", "party_id", "date"),
         sa.Index("ix_payment_list", "org_id", "direction", "date", "id"),
+        # Payments with credit left on them (aged balances, the allocation screen).
+        sa.Index("ix_payment_credit", "org_id", "direction", "party_id",
+                 postgresql_include=["date", "amount", "allocated_amount", "refunded_amount"],
+                 postgresql_where=sa.text(CREDIT_LEFT), sqlite_where=sa.text(CREDIT_LEFT)),
         sa.CheckConstraint("direction IN ('in', 'out')", name="direction"),
         sa.CheckConstraint("amount > 0", name="amount_positive"),
         sa.CheckConstraint("allocated_amount >= 0", name="allocated_not_negative"),

@@ -127,6 +127,26 @@ def _plan_context(direction: str, party: Party | None, amount: Decimal, policy: 
                 payment=payment, day=today())
 
 
+def _allocations_from_request(direction: str, items, form) -> list[tuple[object, Decimal]]:
+    """(document, amount) for each open item the form gives an amount; a malformed amount becomes a
+    form error naming the document. Only the documents that get an amount are loaded (a customer may
+    have a thousand open)."""
+    amounts = []
+    for item in items:
+        raw = (request.form.get(f"alloc-{item.id}") or "").strip()
+        if not raw:
+            continue
+        try:
+            value = parse_amount(raw, places=3, allow_negative=True)
+        except MoneyError as exc:
+            form.form_errors.append(f"{item.number}: {exc}")
+            continue
+        if value:
+            amounts.append((item.id, value))
+    docs = queries.documents_by_id(direction, [i for i, _ in amounts])
+    return [(docs[i], value) for i, value in amounts]
+
+
 @bp.route("/new/<any(in, out):direction>", methods=["GET", "POST"])
 @requires("payments.view")
 def new(direction: str):
@@ -160,18 +180,7 @@ def new(direction: str):
     items = queries.open_items(party, direction) if party else []
     typed = _typed_from_request(items)
     if form.validate_on_submit():
-        parts = []
-        docs = queries.documents_by_id(direction, [i.id for i in items])
-        for item in items:
-            raw = (request.form.get(f"alloc-{item.id}") or "").strip()
-            if raw:
-                try:
-                    value = parse_amount(raw, places=3, allow_negative=True)
-                except MoneyError as exc:
-                    form.form_errors.append(f"{item.number}: {exc}")
-                    continue
-                if value:
-                    parts.append((docs[item.id], value))
+        parts = _allocations_from_request(direction, items, form)
         account = get_or_404(Account, form.account_id.data) if form.account_id.data else None
         if not form.form_errors:
             try:
@@ -261,19 +270,7 @@ def allocate(payment_id: int):
                             show_all=request.form.get("show_all") == "1")
         return render_fragment("payments/new.html", "allocation", **ctx)
     if form.validate_on_submit():
-        docs = queries.documents_by_id(p.direction, [i.id for i in items])
-        parts = []
-        for item in items:
-            raw = (request.form.get(f"alloc-{item.id}") or "").strip()
-            if not raw:
-                continue
-            try:
-                value = parse_amount(raw, places=3, allow_negative=True)
-            except MoneyError as exc:
-                form.form_errors.append(f"{item.number}: {exc}")
-                continue
-            if value:
-                parts.append((docs[item.id], value))
+        parts = _allocations_from_request(p.direction, items, form)
         if not form.form_errors:
             try:
                 services.allocate_many(p, parts, on=today() if today() > p.date else None)

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
 
 from webapp.core import audit, numbering
 from webapp.core.clock import now
@@ -72,12 +73,20 @@ def _lock_documents(model, ids) -> dict[int, object]:
     ids = sorted(set(ids))
     if not ids:
         return {}
+    # Their lines are not needed to settle them: loaded only if something asks.
     rows = db.session.scalars(sa.select(model).where(model.id.in_(ids)).order_by(model.id)
-                              .with_for_update(of=model).execution_options(populate_existing=True)).all()
+                              .with_for_update(of=model).options(lazyload(model.lines))
+                              .execution_options(populate_existing=True)).all()
     return {d.id: d for d in rows}
 
 
 # ---------------------------------------------------------------- payment accounts
+
+def is_payment_account(account: Account | None) -> bool:
+    """What `payment_accounts` lists, asked of one account already loaded."""
+    return (account is not None and account.active and not account.is_group
+            and (account.role in PAYMENT_ACCOUNT_ROLES or account.is_payment_account))
+
 
 def payment_accounts() -> list[Account]:
     return list(db.session.scalars(sa.select(Account).where(
@@ -278,7 +287,7 @@ def _record(*, direction, party, amount, account, method, on, reference, memo, i
     if refund_of is None and (direction == IN and not party.is_customer or direction == OUT and not party.is_supplier):
         raise DomainError(f"{party.name} is not a {'customer' if direction == IN else 'supplier'}.", field="party_id")
     _check_amount(amount, code)
-    if account is None or account.org_id != org.id or account not in payment_accounts():
+    if account is None or account.org_id != org.id or not is_payment_account(account):
         raise DomainError("Choose a cash or bank account.", field="account_id")
     if method not in METHODS:
         raise DomainError("Choose how it was paid.", field="method")
@@ -308,7 +317,8 @@ def _record(*, direction, party, amount, account, method, on, reference, memo, i
     payment.entry_id = entry.id
     db.session.flush()
     if allocations:
-        allocate_many(payment, list(allocations))
+        # The payment was inserted by this transaction: no one else can see it, let alone lock it.
+        _allocate(payment, list(allocations), None)
     return payment
 
 
@@ -324,7 +334,11 @@ def allocate_many(payment: Payment, parts: list, on: date | None = None) -> list
     """Settle several documents at once with one payment, under one lock of each row."""
     if not parts:
         raise DomainError("Choose at least one document and an amount.", field="allocations")
-    payment = _lock_payment(payment.id)
+    return _allocate(_lock_payment(payment.id), parts, on)
+
+
+def _allocate(payment: Payment, parts: list, on: date | None) -> list[Allocation]:
+    """`allocate_many` with the payment locked (or made by this transaction)."""
     if payment.status != POSTED:
         raise DomainError(f"{payment.number} is cancelled.")
     if payment.refund_of_id is not None:

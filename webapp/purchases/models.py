@@ -54,6 +54,11 @@ class PurchaseDocument(TradeDocumentMixin, TenantScoped, db.Model):
                                           "AND supplier_reference IS NOT NULL")),
         sa.Index("ix_purchase_document_list", "org_id", "doc_type", "date", "id"),
         sa.Index("ix_purchase_document_supplier", "org_id", "supplier_id", "doc_type", "status"),
+        # Open bills by supplier and due date (aged payables read the index alone).
+        sa.Index("ix_purchase_document_open", "org_id", "doc_type", "supplier_id", "due_date",
+                 postgresql_include=["date", "grand_total", "amount_paid"],
+                 postgresql_where=sa.text("status = 'posted' AND payment_status <> 'paid'"),
+                 sqlite_where=sa.text("status = 'posted' AND payment_status <> 'paid'")),
         sa.CheckConstraint("doc_type IN ('order', 'bill')", name="doc_type"),
         sa.CheckConstraint("status IN ('draft', 'sent', 'partly_received', 'received', 'billed', 'posted', "
                            "'cancelled')", name="status"),

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import render_template
 from sqlalchemy.orm import undefer
 
-from webapp.core.jobs import DONE, Job, JobResult, job_id_for, job_kind
+from webapp.core.jobs import DONE, Job, JobResult, job_id_for, job_kind, on_worker_start
 from webapp.core.tenancy import current_org_id, get_or_404
 from webapp.extensions import db
 from webapp.sales.models import SalesDocument
@@ -23,6 +23,13 @@ def render_document(doc: SalesDocument) -> bytes:
     from webapp.sales.printing import print_context
     html = render_template("sales/pdf/document.html", **print_context(doc, for_pdf=True))
     return render_pdf(html, stylesheets=STYLESHEETS)
+
+
+@on_worker_start
+def _load_pdf_styles() -> None:
+    """WeasyPrint, the invoice stylesheets and their fonts, once per worker."""
+    from webapp.core.pdf import warm_up
+    warm_up(STYLESHEETS)
 
 
 @job_kind("sales_pdf", permission="sales.view")

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 
+import sqlalchemy as sa
 from flask import abort, flash, redirect, request, url_for
+from sqlalchemy.orm import joinedload, lazyload
 
 from webapp.catalog.models import Product
 from webapp.core.clock import today
@@ -11,7 +13,7 @@ from webapp.core.forms import form_error
 from webapp.core.htmx import render, render_fragment
 from webapp.core.money import MoneyError, parse_amount
 from webapp.core.permissions import allowed, requires
-from webapp.core.tenancy import get_or_404
+from webapp.core.tenancy import MAX_ID, get_or_404
 from webapp.core.trade import LineUrls, LineValues
 from webapp.inventory import services as inventory
 from webapp.inventory.models import Batch
@@ -21,6 +23,7 @@ from webapp.sales import bp, queries, services
 from webapp.sales.forms import CancelForm, HeaderForm, LineForm, PostForm
 from webapp.sales.models import DOC_TYPES, DRAFT, INVOICE, ORDER, QUOTE, SalesDocument, SalesLine
 from webapp.core.words import amount_in_words
+from webapp.extensions import db
 
 PLURAL = {"invoice": "invoices", "quote": "quotes", "order": "orders"}
 
@@ -73,17 +76,28 @@ def new_document(doc_type: str):
     return redirect(url_for("sales.document", doc_id=doc.id), 303)
 
 
-def _ctx(doc: SalesDocument, **extra) -> dict:
-    words = amount_in_words(doc.grand_total, doc.currency) if doc.currency == "INR" and doc.grand_total else None
-    batches = {}
-    for line in doc.lines:
+def _words(doc: SalesDocument) -> str | None:
+    return amount_in_words(doc.grand_total, doc.currency) if doc.currency == "INR" and doc.grand_total else None
+
+
+def _batches(doc: SalesDocument, lines) -> dict:
+    """The batches a draft's batch-tracked lines may choose from, by line id."""
+    batches, location = {}, None
+    for line in lines:
         if doc.status == DRAFT and line.product is not None and line.product.tracks_batches:
-            batches[line.id] = inventory.fefo_batches(line.product, inventory.default_location(), doc.date,
-                                                      include_expired=True)
-    urls = LineUrls(lambda l: url_for("sales.update_line", doc_id=doc.id, line_id=l.id),
+            location = location or inventory.default_location()
+            batches[line.id] = inventory.fefo_batches(line.product, location, doc.date, include_expired=True)
+    return batches
+
+
+def _urls(doc: SalesDocument) -> LineUrls:
+    return LineUrls(lambda l: url_for("sales.update_line", doc_id=doc.id, line_id=l.id),
                     lambda l: url_for("sales.remove_line", doc_id=doc.id, line_id=l.id))
-    context = dict(doc=doc, header=HeaderForm(obj=doc, customer_id=doc.customer_id), words=words, batches=batches,
-                   urls=urls,
+
+
+def _ctx(doc: SalesDocument, **extra) -> dict:
+    context = dict(doc=doc, header=HeaderForm(obj=doc, customer_id=doc.customer_id), words=_words(doc),
+                   batches=_batches(doc, doc.lines), urls=_urls(doc),
                    post_form=PostForm(version=doc.version), cancel_form=CancelForm(date=today()),
                    allocations=queries.allocations_of(doc) if doc.doc_type == INVOICE and doc.status != DRAFT else [],
                    derived=queries.derived_documents(doc) if doc.doc_type != INVOICE else [])
@@ -124,22 +138,56 @@ def header(doc_id: int):
                            **_ctx(doc, error=error, **extra))
 
 
-def _line_values(form: LineForm) -> LineValues:
-    product = get_or_404(Product, form.product_id.data) if form.product_id.data else None
+def _line_values(form: LineForm, line: SalesLine | None = None) -> LineValues:
+    pid = form.product_id.data
+    if not pid:
+        product = None
+    elif line is not None and line.product is not None and str(line.product_id) == str(pid).strip():
+        product = line.product  # the line's own product, loaded with the document (this organization's)
+    else:
+        product = get_or_404(Product, pid)
     return LineValues(product, form.description.data, form.quantity.data, form.unit_price.data,
                       form.discount.percent, form.discount.amount, form.tax_rate.data)
 
 
 def _line_response(doc, line=None, form=None, error=None, status=200):
-    return render_fragment("sales/detail.html", "line_update", status=status,
-                           **_ctx(doc, line=line, line_form=form, error=error))
+    # Only what the `line_update` block shows: the line, the totals, the message and the version
+    # (not the header form, the posting forms or the batches of the other lines).
+    return render_fragment("sales/detail.html", "line_update", status=status, doc=doc, line=line, line_form=form,
+                           error=error, words=_words(doc), urls=_urls(doc),
+                           batches=_batches(doc, [line] if line is not None else []))
+
+
+def _document_with_lines_or_404(doc_id: int) -> SalesDocument:
+    """The document with its lines and their products in one statement (get_or_404's rules);
+    its customer only if something asks for it (the line editor does not)."""
+    try:
+        doc_id = int(doc_id)
+    except (TypeError, ValueError):
+        abort(404)
+    if not 0 < doc_id <= MAX_ID:
+        abort(404)
+    doc = db.session.scalars(sa.select(SalesDocument).where(SalesDocument.id == doc_id).options(
+        lazyload(SalesDocument.customer), joinedload(SalesDocument.lines).joinedload(SalesLine.product))
+    ).unique().first()
+    if doc is None:
+        abort(404)
+    return doc
+
+
+def _line_of(doc: SalesDocument, line_id: int) -> SalesLine:
+    """A line of this document, or 404 (a line of another document is not found here)."""
+    line = next((l for l in doc.lines if l.id == line_id), None)
+    if line is None:
+        abort(404)
+    return line
 
 
 @bp.route("/documents/<int:doc_id>/lines", methods=["POST"])
 @requires("sales.edit")
 def add_line(doc_id: int):
     """Add an empty line."""
-    doc = get_or_404(SalesDocument, doc_id)
+    doc = _document_with_lines_or_404(doc_id)
     try:
         line = services.add_line(doc, request.form.get("version", type=int))
     except DomainError as exc:
@@ -151,14 +199,12 @@ def add_line(doc_id: int):
 @requires("sales.edit")
 def update_line(doc_id: int, line_id: int):
     """Save one line; the totals and tax breakdown come back with it."""
-    doc = get_or_404(SalesDocument, doc_id)
-    line = get_or_404(SalesLine, line_id)
-    if line.document_id != doc.id:
-        abort(404)
+    doc = _document_with_lines_or_404(doc_id)
+    line = _line_of(doc, line_id)
     form = LineForm()
     if not form.validate():
         return _line_response(doc, line, form, status=422)
-    values = _line_values(form)
+    values = _line_values(form, line)
     batch = get_or_404(Batch, form.batch_id.data) if form.batch_id.data and values.product else None
     if batch is not None and batch.product_id != values.product.id:
         batch = None  # the product changed under a batch chosen for the old one
@@ -175,10 +221,8 @@ def update_line(doc_id: int, line_id: int):
 @requires("sales.edit")
 def remove_line(doc_id: int, line_id: int):
     """Remove a line."""
-    doc = get_or_404(SalesDocument, doc_id)
-    line = get_or_404(SalesLine, line_id)
-    if line.document_id != doc.id:
-        abort(404)
+    doc = _document_with_lines_or_404(doc_id)
+    line = _line_of(doc, line_id)
     try:
         services.remove_line(doc, line, request.form.get("version", type=int))
     except DomainError as exc:
