@@ -70,3 +70,24 @@ class Product(TenantScoped, db.Model):
     @property
     def label(self) -> str:
         return f"{self.name} ({self.sku})"
+
+
+class ProductSearch(TenantScoped, db.Model):
+    """Pieces of product names that a name search can start with (see catalog/search.py): found
+    with equality and `starts_with`, which PostgreSQL's row-level security lets use an index (LIKE
+    and ILIKE it does not). Rewritten with the product, in the same transaction."""
+    __tablename__ = "product_search"
+    __org_index__ = False
+    __table_args__ = (
+        # One key's matches come out in the lookup's order (name, id), with all the search reads.
+        sa.Index("ix_product_search_key", "org_id", "key", "name", "product_id",
+                 postgresql_include=["token", "active"]),
+    )
+
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("product.id"), primary_key=True)
+    #: Lower-cased word suffix of 3+ characters, or " " + a whole word (a word start).
+    token: Mapped[str] = mapped_column(sa.String(201), primary_key=True)
+    #: The token's first three characters (a suffix) or its space and first letter (a word start).
+    key: Mapped[str] = mapped_column(sa.String(3))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    active: Mapped[bool]

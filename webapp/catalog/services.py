@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from webapp.catalog import search
 from webapp.catalog.models import COSTING_METHODS, KINDS, SERVICE, STOCKED, Product
 from webapp.core.errors import DomainError, StaleData
 from webapp.core.imports import Column, Importer, RowCheck
@@ -139,6 +140,7 @@ def create_product(**values) -> Product:
     product = Product(**{k: v[k] for k in FIELDS})
     db.session.add(product)
     db.session.flush()
+    search.reindex([product], new=True)
     return product
 
 
@@ -146,10 +148,13 @@ def update_product(product: Product, version: int | None = None, **values) -> No
     if version is not None and int(version) != product.version:
         raise StaleData("Someone else changed this product after you opened it. Reload to see their changes.")
     v = clean(values, product)
+    searched = (product.name, product.active)
     for k in FIELDS:
         setattr(product, k, v[k])
     product.version += 1
     db.session.flush()
+    if (product.name, product.active) != searched:
+        search.reindex([product])
 
 
 # ---------------------------------------------------------------- CSV import
@@ -210,19 +215,26 @@ def _check_row(raw: dict, ctx: dict) -> RowCheck:
 def _write(rows: list[RowCheck]) -> dict:
     existing = {p.sku: p for p in db.session.scalars(sa.select(Product).where(
         Product.sku.in_([r.values["sku"] for r in rows])))}
-    created = updated = 0
+    created, changed = [], []
+    updated = 0
     for row in rows:
         product = existing.get(row.values["sku"])
         if product is None:
-            db.session.add(Product(**{k: row.values[k] for k in FIELDS}))
-            created += 1
+            product = Product(**{k: row.values[k] for k in FIELDS})
+            db.session.add(product)
+            created.append(product)
         else:
+            searched = (product.name, product.active)
             for k in FIELDS:
                 setattr(product, k, row.values[k])
             product.version += 1
             updated += 1
+            if (product.name, product.active) != searched:
+                changed.append(product)
     db.session.flush()
-    return {"created": created, "updated": updated}
+    search.reindex(created, new=True)
+    search.reindex(changed)
+    return {"created": len(created), "updated": updated}
 
 
 PRODUCT_IMPORTER = Importer("products", COLUMNS, _check_row, _write, _import_context)

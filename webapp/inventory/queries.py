@@ -13,7 +13,8 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from webapp.catalog.models import STOCKED, Product
+from webapp.catalog import search
+from webapp.catalog.models import STOCKED, Product, ProductSearch
 from webapp.core.money import ZERO, Money, Quantity
 from webapp.extensions import db
 from webapp.inventory.models import Batch, Location, ProductStock, StockBalance, StockMove
@@ -24,10 +25,6 @@ def locations(active_only: bool = True) -> list[Location]:
     if active_only:
         stmt = stmt.where(Location.active.is_(True))
     return list(db.session.scalars(stmt))
-
-
-def _like(q: str) -> str:
-    return "%" + q.replace("\\", "").replace("%", "").replace("_", "") + "%"
 
 
 def _looks_like_code(q: str) -> bool:
@@ -51,7 +48,7 @@ def find_by_code(code: str) -> Product | None:
                               .order_by(Product.barcode.is_(None))).first()
 
 
-_LOOKUP: dict[str, tuple] = {}
+_LOOKUP: dict = {}
 
 
 def _with_stock(top):
@@ -65,14 +62,13 @@ def _with_stock(top):
             .order_by(top.c.rank, top.c.name, top.c.id, Location.name, Batch.expiry_date))
 
 
-def _lookup_statements() -> tuple:
-    """The lookup's two statements, built once per database kind (building them anew on every
-    keystroke costs more than running them).
+def _lookup_statements() -> sa.Select:
+    """The lookup's statement for codes, built once per database kind (building it anew on every
+    keystroke costs more than running it).
 
     Codes are matched with `starts_with` on PostgreSQL: it is leakproof, so under row-level
-    security it can use the `text_pattern_ops` indexes. LIKE and ILIKE are not leakproof, and
-    with RLS on PostgreSQL never uses an index for them (trigram or not): the name search reads
-    every product of the organization.
+    security it can use the `text_pattern_ops` indexes (LIKE and ILIKE are not leakproof, and
+    with RLS PostgreSQL never uses an index for them).
     """
     dialect = db.session.get_bind().dialect.name
     if dialect not in _LOOKUP:
@@ -92,12 +88,35 @@ def _lookup_statements() -> tuple:
         codes = (sa.select(Product.id, best.c.rank, Product.name).join(best, best.c.id == Product.id)
                  .where(Product.active.is_(True)).order_by(best.c.rank, Product.name, Product.id).limit(limit)
                  .subquery())
-        names = (sa.select(Product.id, sa.literal(2).label("rank"), Product.name)
-                 .where(Product.active.is_(True), Product.name.ilike(sa.bindparam("like")),
-                        Product.id.not_in(sa.bindparam("found", expanding=True)))
-                 .order_by(Product.name, Product.id).limit(limit).subquery())
-        _LOOKUP[dialect] = _with_stock(codes), _with_stock(names)
+        _LOOKUP[dialect] = _with_stock(codes)
     return _LOOKUP[dialect]
+
+
+def _name_statement(n_words: int) -> sa.Select:
+    """Active products whose name has each of `n_words` words (see catalog/search.py), by name.
+
+    The first (longest) word drives: its key's rows come out of the index in name order and the
+    first `limit` products that match are kept without reading the others. Every other word is
+    checked for that product with an equality lookup of the same index.
+    """
+    cache_key = (db.session.get_bind().dialect.name, n_words)
+    if cache_key not in _LOOKUP:
+        s = [sa.orm.aliased(ProductSearch, name=f"s{i}") for i in range(n_words)]
+
+        def has(alias, i):
+            return sa.and_(alias.key == sa.bindparam(f"key{i}"),
+                           search.starts(alias.token, sa.bindparam(f"prefix{i}")))
+
+        stmt = (sa.select(s[0].product_id.label("id"), sa.literal(2).label("rank"), s[0].name.label("name"))
+                .distinct()
+                .where(s[0].active.is_(True), has(s[0], 0),
+                       s[0].product_id.not_in(sa.bindparam("found", expanding=True))))
+        for i in range(1, n_words):
+            stmt = stmt.join(s[i], sa.and_(s[i].name == s[0].name, s[i].product_id == s[0].product_id)).where(
+                has(s[i], i))
+        top = stmt.order_by(s[0].name, s[0].product_id).limit(sa.bindparam("limit")).subquery()
+        _LOOKUP[cache_key] = _with_stock(top)
+    return _LOOKUP[cache_key]
 
 
 def lookup(q: str, limit: int = 10) -> list[LookupHit]:
@@ -105,12 +124,13 @@ def lookup(q: str, limit: int = 10) -> list[LookupHit]:
 
     First the codes (index lookups): an exact barcode or SKU, then products whose SKU or one of
     whose batch numbers starts with `q` (as typed or in capitals). Then, unless `q` is a code that
-    was found, products whose name contains `q`, by name, to fill up to `limit`.
+    was found, products whose name has every word of `q` (a word of three characters or more
+    anywhere in the name, a shorter one at the start of a word; catalog/search.py), by name, to
+    fill up to `limit`.
     """
     q = (q or "").strip()[:60]
     if len(q) < 2:
         return []
-    codes, names = _lookup_statements()
     hits: dict[int, LookupHit] = {}
 
     def add(rows):
@@ -121,9 +141,13 @@ def lookup(q: str, limit: int = 10) -> list[LookupHit]:
                 hit.on_hand += qty
 
     prefix = q.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
-    add(db.session.execute(codes, {"q": q, "upper": q.upper(), "prefix": prefix, "limit": limit}))
-    if len(hits) < limit and not (hits and _looks_like_code(q)):
-        add(db.session.execute(names, {"like": _like(q), "found": list(hits), "limit": limit - len(hits)}))
+    add(db.session.execute(_lookup_statements(), {"q": q, "upper": q.upper(), "prefix": prefix, "limit": limit}))
+    words = search.query_words(q)
+    if words and len(hits) < limit and not (hits and _looks_like_code(q)):
+        params = {"found": list(hits), "limit": limit - len(hits)}
+        for i, word in enumerate(words):
+            params[f"key{i}"], params[f"prefix{i}"] = search.key_and_prefix(word)
+        add(db.session.execute(_name_statement(len(words)), params))
     return list(hits.values())
 
 
@@ -175,10 +199,11 @@ class ValuationRow:
         return (self.value / self.quantity).quantize(Decimal("0.01")) if self.quantity else None
 
 
-def valuation(as_of: date, *, category: str | None = None, include_zero: bool = False) -> tuple[list[ValuationRow], Decimal]:
-    """Quantity and value of every stocked product at the end of `as_of`: the current pools
-    minus what the moves dated after `as_of` did, in one query. Transfers are left out of that
-    sum: they change neither the organization's quantity nor its value."""
+def _valued(as_of: date, category: str | None, include_zero: bool):
+    """Quantity and value of every stocked product at the end of `as_of`, as a subquery (id, sku,
+    name, unit, category, quantity, value): the current pools minus what the moves dated after
+    `as_of` did. Transfers are left out of that sum: they change neither the organization's
+    quantity nor its value."""
     t = StockMove
     # With transfers out, a move with no source adds (a revaluation adds its quantity, 0).
     signed = sa.case((t.from_location_id.is_(None), t.quantity), else_=-t.quantity)
@@ -200,16 +225,84 @@ def valuation(as_of: date, *, category: str | None = None, include_zero: bool = 
                       qty.label("quantity"), value.label("value"))
             .outerjoin(ps, ps.product_id == Product.id)
             .outerjoin(later, later.c.product_id == Product.id)
-            .where(Product.kind == STOCKED).order_by(Product.name, Product.id))
+            .where(Product.kind == STOCKED))
     if category:
         stmt = stmt.where(Product.category == category)
     if not include_zero:
         stmt = stmt.where(sa.or_(qty != 0, value != 0))
+    return stmt
+
+
+def valuation(as_of: date, *, category: str | None = None, include_zero: bool = False) -> tuple[list[ValuationRow], Decimal]:
+    """Every stocked product's quantity and value at the end of `as_of`, by name, and their total
+    (the downloads; the page shows `valuation_page`)."""
+    stmt = _valued(as_of, category, include_zero).order_by(Product.name, Product.id)
     rows, total = [], ZERO
     for pid, sku, name, unit, cat, q, v in db.session.execute(stmt):
         rows.append(ValuationRow(ValuedProduct(pid, sku, name, unit, cat), q, v))
         total += v
     return rows, total
+
+
+@dataclass
+class CategoryValue:
+    category: str | None
+    products: int
+    value: Decimal
+
+
+@dataclass
+class ValuationPage:
+    """One page of the valuation, with what the whole report adds up to."""
+    rows: list[ValuationRow]
+    by_category: list[CategoryValue]
+    page: int
+    per_page: int
+
+    @property
+    def count(self) -> int:
+        return sum(c.products for c in self.by_category)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((c.value for c in self.by_category), ZERO)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.count // self.per_page))
+
+    @property
+    def first(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.rows else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.rows) - 1 if self.rows else 0
+
+
+def valuation_page(as_of: date, *, category: str | None = None, page: int = 1,
+                   per_page: int = 100) -> ValuationPage:
+    """A page of the valuation (by name) and the number and value of the products of each category,
+    in one statement: the products' values are worked out once (a common table expression used
+    twice), then grouped by category and cut to the page, without sending the other rows."""
+    page = max(1, min(int(page), 100_000))
+    v = _valued(as_of, category, False).cte("valued")
+    # The summary's rows carry their number of products in the id column.
+    summary = sa.select(sa.literal(0).label("part"), sa.func.count().label("id"), sa.null().label("sku"),
+                        sa.null().label("name"), sa.null().label("unit"), v.c.category,
+                        sa.null().label("quantity"), sa.func.sum(v.c.value).label("value")).group_by(v.c.category)
+    rows = (sa.select(v).order_by(v.c.name, v.c.id).limit(per_page).offset((page - 1) * per_page).subquery())
+    listed = sa.select(sa.literal(1).label("part"), rows.c.id, rows.c.sku, rows.c.name, rows.c.unit, rows.c.category,
+                       rows.c.quantity, rows.c.value)
+    out = ValuationPage([], [], page, per_page)
+    for part, pid, sku, name, unit, cat, q, value in db.session.execute(sa.union_all(listed, summary)):
+        if part:
+            out.rows.append(ValuationRow(ValuedProduct(pid, sku, name, unit, cat), q, value))
+        else:
+            out.by_category.append(CategoryValue(cat, pid, value))
+    out.rows.sort(key=lambda r: (r.product.name, r.product.id))
+    out.by_category.sort(key=lambda c: (c.category is None, c.category or ""))
+    return out
 
 
 def valuation_total(as_of: date) -> Decimal:

@@ -107,10 +107,11 @@ def valuation_report():
     form.validate()
     as_of = form.date_to.data or today()
     category = request.args.get("category", "")[:80] or None
-    rows, total = queries.valuation(as_of, category=category)
-    # The inventory account beside the report's total: they must agree.
-    return render("inventory/reports/valuation.html", rows=rows, total=total, as_of=as_of, form=form,
-                  category=category, categories=queries.categories(),
+    page = queries.valuation_page(as_of, category=category, page=request.args.get("page", 1, type=int) or 1)
+    # The inventory account beside the report's total: they must agree. The page lists 100
+    # products at a time; the totals are the whole report's, and the downloads have every row.
+    return render("inventory/reports/valuation.html", report=page, rows=page.rows, total=page.total, as_of=as_of,
+                  form=form, category=category, categories=queries.categories(),
                   inventory_account=None if category else balance_of_role("inventory", as_of))
 
 
