@@ -10,6 +10,7 @@ from sqlalchemy.orm import aliased
 
 from webapp.core.clock import today
 from webapp.core.money import ZERO
+from webapp.core.tenancy import current_org_id
 from webapp.extensions import db
 from webapp.ledger.models import Account, JournalEntry, JournalLine
 from webapp.parties.models import Party
@@ -214,8 +215,11 @@ class AgedRow:
 class Aged:
     kind: str
     as_of: date
-    rows: list[AgedRow]
-    totals: AgedRow
+    rows: list[AgedRow]      # all of them, or one page
+    totals: AgedRow          # of all of them
+    count: int = 0           # how many parties in all
+    page: int = 1
+    pages: int = 1
 
 
 def _outstanding_as_of(model, as_of: date):
@@ -228,7 +232,7 @@ def _outstanding_as_of(model, as_of: date):
     if as_of >= today():
         return (sa.select(model.id.label("doc_id"), party.label("party_id"), due.label("due"),
                           (model.grand_total - model.amount_paid).label("outstanding"))
-                .where(*_open(model), model.date <= as_of))
+                .where(model.org_id == current_org_id(), *_open(model), model.date <= as_of))
     col = Allocation.invoice_id if model is SalesDocument else Allocation.bill_id
     paid = (sa.select(col.label("doc_id"), sa.func.sum(Allocation.amount).label("paid"))
             .where(col.is_not(None), Allocation.date <= as_of,
@@ -239,7 +243,7 @@ def _outstanding_as_of(model, as_of: date):
                       (model.grand_total - sa.func.coalesce(paid.c.paid, 0)).label("outstanding"))
             .outerjoin(paid, paid.c.doc_id == model.id)
             .outerjoin(cancel, cancel.id == model.cancel_entry_id)
-            .where(model.doc_type == _doc_type(model), model.date <= as_of,
+            .where(model.org_id == current_org_id(), model.doc_type == _doc_type(model), model.date <= as_of,
                    sa.or_(model.status == POSTED, sa.and_(model.status == "cancelled", cancel.date > as_of)),
                    model.grand_total - sa.func.coalesce(paid.c.paid, 0) != 0))
 
@@ -265,8 +269,9 @@ def _credits_as_of(direction: str, as_of: date):
     if as_of >= today():
         # Written as the predicate of ix_payment_credit, which holds only payments with credit left.
         return (sa.select(Payment.party_id, sa.func.sum(Payment.amount - Payment.allocated_amount
-                                                        - Payment.refunded_amount))
-                .where(Payment.direction == _const(direction), Payment.status == _const(POSTED),
+                                                        - Payment.refunded_amount).label("credit_left"))
+                .where(Payment.org_id == current_org_id(), Payment.direction == _const(direction),
+                       Payment.status == _const(POSTED),
                        Payment.refund_of_id.is_(None),
                        Payment.allocated_amount + Payment.refunded_amount < Payment.amount, Payment.date <= as_of)
                 .group_by(Payment.party_id))
@@ -281,51 +286,79 @@ def _credits_as_of(direction: str, as_of: date):
                        sa.or_(refund_cancel.id.is_(None), refund_cancel.date > as_of))
                 .group_by(refund.refund_of_id).subquery())
     left = Payment.amount - sa.func.coalesce(alloc.c.used, 0) - sa.func.coalesce(refunded.c.back, 0)
-    return (sa.select(Payment.party_id, sa.func.sum(left))
+    return (sa.select(Payment.party_id, sa.func.sum(left).label("credit_left"))
             .outerjoin(alloc, alloc.c.payment_id == Payment.id).outerjoin(refunded, refunded.c.payment_id == Payment.id)
             .outerjoin(JournalEntry, JournalEntry.reversal_of_id == Payment.entry_id)
-            .where(Payment.direction == direction, Payment.refund_of_id.is_(None), Payment.date <= as_of,
+            .where(Payment.org_id == current_org_id(), Payment.direction == direction,
+                   Payment.refund_of_id.is_(None), Payment.date <= as_of,
                    sa.or_(JournalEntry.id.is_(None), JournalEntry.date > as_of), left != 0)
             .group_by(Payment.party_id))
 
 
-def aged(kind: str, as_of: date) -> Aged:
+def aged(kind: str, as_of: date, *, page: int | None = None, per_page: int = 100) -> Aged:
     """Aged receivables ("customer") or payables ("supplier") at the end of a day. The total equals the
-    control account that day: open documents by age, less the credits not allocated yet."""
+    control account that day: open documents by age, less the credits not allocated yet.
+
+    Parties with the most overdue first. With `page`, only that page of `per_page` parties (the
+    last one if `page` is beyond it) is read; the totals and the count are always of all of them.
+    One statement: the sums per party and age, the credits, the order, the page and the totals
+    over all parties are worked out in the database, so a page of a report of thousands of
+    parties brings 100 rows to Python."""
     model = SalesDocument if kind == "customer" else PurchaseDocument
     direction = IN if kind == "customer" else "out"
-    by_party: dict[int, AgedRow] = {}
-    # Each party's name comes with its sums (one statement each, not a third with thousands of ids).
-    # On PostgreSQL the sums are read as the Decimals psycopg makes, not re-quantized one by one.
+    stmt = _aged_statement(model, direction, as_of)
+    per_page = max(1, per_page)
+    if page is not None:
+        page = max(1, page)
+        rows = _aged_rows(stmt.limit(per_page).offset((page - 1) * per_page))
+        if not rows and page > 1:     # beyond the last page: show the last one
+            count = _aged_rows(stmt.limit(1))
+            count = count[0][1] if count else 0
+            page = max(1, -(-count // per_page))
+            rows = _aged_rows(stmt.limit(per_page).offset((page - 1) * per_page))
+    else:
+        rows = _aged_rows(stmt)
+    if not rows:
+        return Aged(kind, as_of, [], AgedRow(0, "Total"), 0, 1, 1)
+    count, totals = rows[0][1], rows[0][2]
+    return Aged(kind, as_of, [r for r, _, _ in rows], totals, count, page or 1,
+                max(1, -(-count // per_page)) if page is not None else 1)
+
+
+def _aged_statement(model, direction: str, as_of: date) -> sa.Select:
+    org_id = current_org_id()
     if db.session.get_bind().dialect.name == "postgresql":
         def plain(col):
             return sa.type_coerce(col, sa.Numeric(asdecimal=True))   # NUMERIC sums arrive as exact Decimals
     else:
         def plain(col):
             return col                                               # scaled integers: the column type reads them
-    sums = _bucket_sums(_outstanding_as_of(model, as_of), as_of).subquery()
-    for pid, name, code, *amounts in db.session.execute(
-            sa.select(sums.c.party_id, Party.name, Party.code, *(plain(sums.c[b]) for b in BUCKETS))
-            .join(Party, Party.id == sums.c.party_id)):
-        by_party[pid] = AgedRow(pid, name, code, *amounts)
-    credits = _credits_as_of(direction, as_of).subquery()
-    pid_col, amount_col = credits.c
-    for pid, name, code, amount in db.session.execute(
-            sa.select(pid_col, Party.name, Party.code, plain(amount_col))
-            .join(Party, Party.id == pid_col)):
-        row = by_party.get(pid)
-        if row is None:
-            row = by_party[pid] = AgedRow(pid, name, code)
-        row.credit = -Decimal(amount)
-    keyed = []
-    for r in by_party.values():
-        total = r.total
-        if total or r.credit:
-            keyed.append(((-r.over_90, -r.d61_90, -total, r.name), r))
-    keyed.sort(key=lambda kr: kr[0])
-    rows = [r for _, r in keyed]
-    totals = AgedRow(0, "Total", None, *(sum((getattr(r, b) for r in rows), ZERO) for b in BUCKETS + ("credit",)))
-    return Aged(kind, as_of, rows, totals)
+    s = _bucket_sums(_outstanding_as_of(model, as_of), as_of).subquery("s")
+    c = _credits_as_of(direction, as_of).subquery("c")
+    c_party, c_amount = c.c
+    zero = sa.literal(0)
+    j = (sa.select(sa.func.coalesce(s.c.party_id, c_party).label("party_id"),
+                   *(sa.func.coalesce(s.c[b], zero).label(b) for b in BUCKETS),
+                   (-sa.func.coalesce(c_amount, zero)).label("credit"))
+         .select_from(s.outerjoin(c, s.c.party_id == c_party, full=True)).subquery("j"))
+    total = sum((j.c[b] for b in BUCKETS[1:]), j.c[BUCKETS[0]]) + j.c.credit
+    amounts = [*BUCKETS, "credit"]
+    return (sa.select(j.c.party_id, Party.name, Party.code, *(plain(j.c[b]) for b in amounts),
+                      sa.func.count().over().label("n"), *(plain(sa.func.sum(j.c[b]).over()) for b in amounts))
+            .join(Party, sa.and_(Party.id == j.c.party_id, Party.org_id == org_id))
+            .where(sa.or_(total != 0, j.c.credit != 0))
+            .order_by(j.c.over_90.desc(), j.c.d61_90.desc(), total.desc(), Party.name, j.c.party_id))
+
+
+def _aged_rows(stmt) -> list[tuple[AgedRow, int, AgedRow]]:
+    """(row, number of parties, totals) per party: a Core statement on the session's connection (the
+    organization is named in it, as the ORM would add it; row-level security still applies)."""
+    out = []
+    n_amounts = len(BUCKETS) + 1
+    for pid, name, code, *rest in db.session.connection().execute(stmt):
+        amounts, count, sums = rest[:n_amounts], rest[n_amounts], rest[n_amounts + 1:]
+        out.append((AgedRow(pid, name, code, *amounts), count, AgedRow(0, "Total", None, *sums)))
+    return out
 
 
 @dataclass

@@ -92,16 +92,14 @@ def aged(kind: str):
     """Aged receivables or payables at the end of any day; the total beside the control account."""
     k = _kind(kind)
     as_of = _day("as_of", today())
-    report = queries.aged(kind, as_of)
-    control = balance_of_role(k["role"], as_of)
     # The totals are the whole report's; the table shows one page of parties (the most overdue first),
     # the export every one of them.
-    pages = max(1, -(-len(report.rows) // AGED_PAGE))
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
-    rows = report.rows[(page - 1) * AGED_PAGE:page * AGED_PAGE]
-    return render("payments/aged.html", report=report, rows=rows, page=page, pages=pages, first=(page - 1) * AGED_PAGE,
-                  kind=kind, k=k, as_of=as_of, buckets=queries.BUCKETS, labels=queries.BUCKET_LABELS,
-                  control=control if kind == "customer" else -control)
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 1_000_000)
+    report = queries.aged(kind, as_of, page=page, per_page=AGED_PAGE)
+    control = balance_of_role(k["role"], as_of)
+    return render("payments/aged.html", report=report, rows=report.rows, page=report.page, pages=report.pages,
+                  first=(report.page - 1) * AGED_PAGE, kind=kind, k=k, as_of=as_of, buckets=queries.BUCKETS,
+                  labels=queries.BUCKET_LABELS, control=control if kind == "customer" else -control)
 
 
 @bp.route("/aged/<any(customer, supplier):kind>/<int:party_id>")
