@@ -81,3 +81,44 @@ def test_three_line_invoice_on_a_phone(app, live_server, new_page, tmp_path):
     subprocess.run(["pdftoppm", "-png", "-r", "60", "-singlefile", str(path),
                     str(shot.__globals__["ARTIFACTS"] / "invoice-pdf")], check=True)
     assert not page.js_errors, page.js_errors
+
+
+def test_a_quantity_typed_while_the_line_saves_is_kept_and_saved(app, live_server, new_page):
+    """On a slow connection the shop assistant picks a product and types the quantity before the
+    line has come back: the quantity must survive the swap and be saved in its turn."""
+    with app.app_context():
+        org_id, _ = create_org("Slow Shop", email="slow-line@example.com")
+        with tenant(org_id):
+            receive(product("Dolo 650 tablets", sku="DOLO", sale_price="32", tax_rate="12"), 50, "10", on=date.today())
+            customer("Metro Clinic")
+            db.session.commit()
+    page = new_page(PHONE)
+    page.goto(live_server + "/login")
+    page.fill("#email", "slow-line@example.com")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/home$"))
+    page.goto(live_server + "/sales/invoices")
+    page.click("button:has-text('New invoice')")
+    page.wait_for_url(re.compile(r"/sales/documents/\d+$"))
+    pick(page, page.locator(".doc-head"), "metro", "Metro Clinic")
+    page.wait_for_selector(".doc-head .hint")
+    held = []
+
+    def slow(route):            # every line save takes 1.2 s to come back
+        held.append(route.request.url)
+        page.wait_for_timeout(1200)
+        route.continue_()
+    page.route(re.compile(r"/sales/documents/\d+/lines/\d+$"), slow)
+    row = page.locator("#doc-lines tr").first
+    pick(page, row, "dolo", "Dolo 650")
+    qty = row.locator("input[name=quantity]")
+    qty.fill("7")               # typed while the product's save is still on its way
+    qty.press("Tab")
+    # 7 × 32 = 224.00 + 12 % (CGST 13.44 + SGST 13.44) = 250.88 → 251.00
+    page.wait_for_selector("#doc-totals:has-text('251.00')", timeout=15_000)
+    expect(page.locator("#doc-lines tr").first.locator("input[name=quantity]")).to_have_value("7")
+    page.unroute(re.compile(r"/sales/documents/\d+/lines/\d+$"))
+    page.reload()
+    expect(page.locator("#doc-lines tr").first.locator("input[name=quantity]")).to_have_value("7")
+    assert len(held) >= 2       # the product, then the quantity
