@@ -115,6 +115,18 @@ def _columns(obj) -> list[str]:
     return [c.key for c in sa.inspect(type(obj)).column_attrs if c.key not in SECRET_COLUMNS]
 
 
+_COLUMN_LISTS: dict[type, tuple[str, ...]] = {}
+
+
+def _column_list(cls) -> tuple[str, ...]:
+    """The audited columns of a model, in order, worked out once."""
+    found = _COLUMN_LISTS.get(cls)
+    if found is None:
+        found = _COLUMN_LISTS[cls] = tuple(c.key for c in sa.inspect(cls).column_attrs
+                                           if c.key not in SECRET_COLUMNS)
+    return found
+
+
 def _row(record_type, record_id, action_name, old, new, org_id):
     actor = _actor.get()
     return {"org_id": org_id, "at": now(), "user_id": actor.user_id, "action": action_name,
@@ -151,15 +163,23 @@ def install() -> None:
         name = _action.get()
         for obj in session.new:
             if getattr(obj, "__audited__", False):
-                new = {k: _plain(getattr(obj, k)) for k in _columns(obj)}
+                new = {k: _plain(getattr(obj, k)) for k in _column_list(type(obj))}
                 rows.append(_row(obj.__tablename__, getattr(obj, "id", None), name or "create",
                                  None, new, getattr(obj, "org_id", None)))
         for obj in session.dirty:
-            if not getattr(obj, "__audited__", False) or not session.is_modified(obj):
+            if not getattr(obj, "__audited__", False):
                 continue
             state = sa.inspect(obj)
+            # Only the attributes changed since the row was loaded have their old value kept
+            # (`committed_state`; an in-place change of a mutable value is flagged into it): the
+            # others have no history, so they are not asked one by one.
+            changed = state.committed_state
+            if not changed:
+                continue
             old, new = {}, {}
-            for key in _columns(obj):
+            for key in _column_list(type(obj)):
+                if key not in changed:
+                    continue
                 hist = state.attrs[key].history
                 if hist.has_changes():
                     old[key] = _plain(hist.deleted[0] if hist.deleted else None)

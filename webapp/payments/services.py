@@ -314,8 +314,8 @@ def _record(*, direction, party, amount, account, method, on, reference, memo, i
         lines = [Line(control, debit=amount, party_id=party.id), Line(account, credit=amount, memo=payment.reference)]
     entry = post_entry(date=on, memo=f"{number} {label}", lines=lines, source_type="payment", source_id=payment.id,
                        source_number=number)
+    # Written with the allocations (one UPDATE of the payment), or when the savepoint ends.
     payment.entry_id = entry.id
-    db.session.flush()
     if allocations:
         # The payment was inserted by this transaction: no one else can see it, let alone lock it.
         _allocate(payment, list(allocations), None)
@@ -350,7 +350,8 @@ def _allocate(payment: Payment, parts: list, on: date | None) -> list[Allocation
         if not isinstance(doc, model):
             raise DomainError(f"A payment {'received' if payment.direction == IN else 'made'} settles "
                               f"{what}s only.", field="allocations")
-    docs = _lock_documents(model, [d.id for d, _ in parts])
+    with db.session.no_autoflush:     # what is pending (the new payment's entry) is written below
+        docs = _lock_documents(model, [d.id for d, _ in parts])
     check_open(on or payment.date, "allocate")
     total = ZERO
     made = []
