@@ -103,3 +103,41 @@ def page(client, url, **query):
         assert r.status_code == 200, f"{url} gave {r.status_code}"
         return r
     return call
+
+
+#: Checks shared by the data sets: SQL counting the rows that break the rule (each must give 0).
+LEDGER_CHECKS = {
+    "day balances equal the journal lines": """
+        WITH l AS (SELECT account_id, date, sum(debit) AS d, sum(credit) AS c FROM journal_line
+                   GROUP BY account_id, date)
+        SELECT count(*) FROM l FULL JOIN account_day_balance b ON b.account_id = l.account_id AND b.date = l.date
+        WHERE coalesce(l.d, 0) <> coalesce(b.debit, 0) OR coalesce(l.c, 0) <> coalesce(b.credit, 0)""",
+}
+
+STOCK_CHECKS = {
+    "on hand per product, batch and location equals the moves": """
+        WITH m AS (
+            SELECT product_id, batch_id, to_location_id AS loc, quantity AS q FROM stock_move
+            WHERE to_location_id IS NOT NULL
+            UNION ALL
+            SELECT product_id, batch_id, from_location_id, -quantity FROM stock_move
+            WHERE from_location_id IS NOT NULL),
+        s AS (SELECT product_id, batch_id, loc, sum(q) AS q FROM m GROUP BY product_id, batch_id, loc)
+        SELECT count(*) FROM s FULL JOIN stock_balance b
+            ON b.product_id = s.product_id AND b.location_id = s.loc
+           AND coalesce(b.batch_id, 0) = coalesce(s.batch_id, 0)
+        WHERE coalesce(s.q, 0) <> coalesce(b.quantity, 0)""",
+    "on hand is never negative": "SELECT count(*) FROM stock_balance WHERE quantity < 0",
+    "FIFO/LIFO layers hold exactly the pool": """
+        WITH l AS (SELECT product_id, sum(remaining_quantity) AS q, sum(remaining_value) AS v
+                   FROM cost_layer GROUP BY product_id)
+        SELECT count(*) FROM product_stock ps JOIN product p ON p.id = ps.product_id
+        LEFT JOIN l ON l.product_id = ps.product_id
+        WHERE p.costing_method IN ('fifo', 'lifo')
+          AND (coalesce(l.q, 0) <> ps.pool_quantity OR coalesce(l.v, 0) <> ps.pool_value)""",
+    "FIFO products consume their oldest layers first": """
+        SELECT count(*) FROM cost_layer a
+        JOIN cost_layer b ON b.product_id = a.product_id AND b.id > a.id
+        JOIN product p ON p.id = a.product_id
+        WHERE p.costing_method = 'fifo' AND a.remaining_quantity > 0 AND b.remaining_quantity < b.quantity""",
+}

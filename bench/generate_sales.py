@@ -37,7 +37,7 @@ from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
 
-from bench.common import raw_connection
+from bench.common import LEDGER_CHECKS, STOCK_CHECKS, raw_connection
 
 ORG_NAME = "Bench Sales"
 OWNER_EMAIL = "bench.sales@example.com"
@@ -738,16 +738,12 @@ def sales(app, org_id: int, user_id: int, *, n_invoices: int = 100_000, n_custom
 
 #: name: SQL counting the rows that break the rule (each must give 0). Run in the tenant.
 CHECKS = {
+    **LEDGER_CHECKS, **STOCK_CHECKS,
     "trial balance: debits equal credits": """
         SELECT count(*) FROM (SELECT sum(debit) - sum(credit) AS d FROM journal_line) x WHERE d <> 0""",
     "every journal entry balances": """
         SELECT count(*) FROM (SELECT entry_id FROM journal_line GROUP BY entry_id
                               HAVING sum(debit) <> sum(credit)) x""",
-    "day balances equal the journal lines": """
-        WITH l AS (SELECT account_id, date, sum(debit) AS d, sum(credit) AS c FROM journal_line
-                   GROUP BY account_id, date)
-        SELECT count(*) FROM l FULL JOIN account_day_balance b ON b.account_id = l.account_id AND b.date = l.date
-        WHERE coalesce(l.d, 0) <> coalesce(b.debit, 0) OR coalesce(l.c, 0) <> coalesce(b.credit, 0)""",
     "receivables account equals the open invoices (less unallocated receipts)": """
         SELECT count(*) FROM (
             SELECT (SELECT coalesce(sum(l.debit - l.credit), 0) FROM journal_line l
@@ -812,19 +808,6 @@ CHECKS = {
                    FROM sales_document WHERE doc_type = 'invoice' AND number LIKE 'INV-%' GROUP BY 1)
         SELECT count(*) FROM n LEFT JOIN number_counter c ON c.kind = 'invoice' AND c.period = n.period
         WHERE n.made <> n.top OR c.next_value IS DISTINCT FROM n.top + 1""",
-    "on hand per product, batch and location equals the moves": """
-        WITH m AS (
-            SELECT product_id, batch_id, to_location_id AS loc, quantity AS q FROM stock_move
-            WHERE to_location_id IS NOT NULL
-            UNION ALL
-            SELECT product_id, batch_id, from_location_id, -quantity FROM stock_move
-            WHERE from_location_id IS NOT NULL),
-        s AS (SELECT product_id, batch_id, loc, sum(q) AS q FROM m GROUP BY product_id, batch_id, loc)
-        SELECT count(*) FROM s FULL JOIN stock_balance b
-            ON b.product_id = s.product_id AND b.location_id = s.loc
-           AND coalesce(b.batch_id, 0) = coalesce(s.batch_id, 0)
-        WHERE coalesce(s.q, 0) <> coalesce(b.quantity, 0)""",
-    "on hand is never negative": "SELECT count(*) FROM stock_balance WHERE quantity < 0",
     "cost pools equal the moves (quantity and value)": """
         WITH m AS (SELECT product_id, sum(value_change) AS v,
                           sum(CASE WHEN to_location_id IS NOT NULL AND from_location_id IS NULL THEN quantity
@@ -834,18 +817,6 @@ CHECKS = {
         SELECT count(*) FROM m FULL JOIN product_stock ps ON ps.product_id = m.product_id
         WHERE coalesce(m.v, 0) <> coalesce(ps.pool_value - ps.backlog_value, 0)
            OR coalesce(m.q, 0) <> coalesce(ps.pool_quantity - ps.backlog_quantity, 0)""",
-    "FIFO/LIFO layers hold exactly the pool": """
-        WITH l AS (SELECT product_id, sum(remaining_quantity) AS q, sum(remaining_value) AS v
-                   FROM cost_layer GROUP BY product_id)
-        SELECT count(*) FROM product_stock ps JOIN product p ON p.id = ps.product_id
-        LEFT JOIN l ON l.product_id = ps.product_id
-        WHERE p.costing_method IN ('fifo', 'lifo')
-          AND (coalesce(l.q, 0) <> ps.pool_quantity OR coalesce(l.v, 0) <> ps.pool_value)""",
-    "FIFO products consume their oldest layers first": """
-        SELECT count(*) FROM cost_layer a
-        JOIN cost_layer b ON b.product_id = a.product_id AND b.id > a.id
-        JOIN product p ON p.id = a.product_id
-        WHERE p.costing_method = 'fifo' AND a.remaining_quantity > 0 AND b.remaining_quantity < b.quantity""",
     "batch-tracked products move by batch, others never": """
         SELECT count(*) FROM stock_move m JOIN product p ON p.id = m.product_id
         WHERE m.kind <> 'revaluation' AND p.tracks_batches <> (m.batch_id IS NOT NULL)""",

@@ -23,7 +23,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from bench.common import bench_app, logged_in_client, report, timed
+from bench.common import LEDGER_CHECKS, bench_app, logged_in_client, report, timed
 from bench.generate import make_org
 from bench.generate_payments import receivables
 
@@ -32,16 +32,12 @@ EMAIL = "bench.payments@example.com"
 
 #: name: SQL counting the rows that break the rule (each must give 0).
 CHECKS = {
+    **LEDGER_CHECKS,
     "journal entries balance": """
         SELECT count(*) FROM (SELECT entry_id FROM journal_line GROUP BY entry_id
                               HAVING sum(debit) <> sum(credit)) x""",
     "the trial balance is zero": """
         SELECT count(*) FROM (SELECT sum(debit) - sum(credit) AS d FROM journal_line) x WHERE d <> 0""",
-    "day balances equal the journal lines": """
-        WITH l AS (SELECT account_id, date, sum(debit) AS d, sum(credit) AS c FROM journal_line
-                   GROUP BY account_id, date)
-        SELECT count(*) FROM l FULL JOIN account_day_balance b ON b.account_id = l.account_id AND b.date = l.date
-        WHERE coalesce(l.d, 0) <> coalesce(b.debit, 0) OR coalesce(l.c, 0) <> coalesce(b.credit, 0)""",
     "each invoice's amount paid equals its active allocations": """
         WITH a AS (SELECT invoice_id, sum(amount) AS s FROM allocation
                    WHERE invoice_id IS NOT NULL AND unallocated_at IS NULL GROUP BY invoice_id)
