@@ -111,10 +111,6 @@ def _plain(value):
 SECRET_COLUMNS = {"password_hash", "token_hash", "data", "content"}
 
 
-def _columns(obj) -> list[str]:
-    return [c.key for c in sa.inspect(type(obj)).column_attrs if c.key not in SECRET_COLUMNS]
-
-
 _COLUMN_LISTS: dict[type, tuple[str, ...]] = {}
 
 
@@ -189,7 +185,7 @@ def install() -> None:
                                  getattr(obj, "org_id", None)))
         for obj in session.deleted:
             if getattr(obj, "__audited__", False):
-                old = {k: _plain(getattr(obj, k)) for k in _columns(obj)}
+                old = {k: _plain(getattr(obj, k)) for k in _column_list(type(obj))}
                 rows.append(_row(obj.__tablename__, obj.id, name or "delete", old, None,
                                  getattr(obj, "org_id", None)))
         rows = [r for r in rows if r["org_id"] is not None]

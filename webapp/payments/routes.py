@@ -109,9 +109,13 @@ def _amount_from_request(field: str = "amount") -> tuple[Decimal, str | None]:
         return Decimal(0), str(exc)
 
 
-def _plan_context(direction: str, party: Party | None, amount: Decimal, policy: str, typed: dict,
+def _open_items(direction: str, party: Party | None) -> list:
+    return queries.open_items(party, direction) if party else []
+
+
+def _plan_context(direction: str, party: Party | None, items: list, amount: Decimal, policy: str, typed: dict,
                   *, show_all: bool = False, amount_error: str | None = None, payment: Payment | None = None) -> dict:
-    items = queries.open_items(party, direction) if party else []
+    """The allocation screen for `items`, the party's open documents (read once per request)."""
     plan = services.plan(amount, items, policy, typed, code=g.org.base_currency)
     rows = plan.rows
     if not show_all and len(rows) > SHOWN:
@@ -156,28 +160,13 @@ def new(direction: str):
     form = PaymentForm()
     _accounts_choices(form)
     if request.method == "GET":
-        form.date.data = today()
-        form.policy.data = g.org.default_allocation_policy
-        form.method.data = "bank_transfer"
-        default = next((a for a in services.payment_accounts() if a.role == "bank"), None)
-        form.account_id.data = str(default.id) if default else None
-        form.key.data = _new_key()
-        party = _party(direction, request.args.get("party_id", type=int))
-        form.party_id.data = party.id if party else ""
-        typed = {}
-        doc_id = request.args.get("doc_id", type=int)
-        if party and doc_id:
-            doc = queries.documents_by_id(direction, [doc_id]).get(doc_id)
-            if doc is None or services.party_of(doc) != party.id:
-                abort(404)
-            form.amount.data = doc.amount_due
-            typed = {doc.id: doc.amount_due}
-            form.policy.data = "manual"
-        ctx = _plan_context(direction, party, form.amount.data or Decimal(0), form.policy.data, typed)
+        party, typed = _start_payment_form(direction, form)
+        ctx = _plan_context(direction, party, _open_items(direction, party), form.amount.data or Decimal(0),
+                            form.policy.data, typed)
         return render("payments/new.html", form=form, **ctx)
     party = _party(direction, request.form.get("party_id", type=int))
     amount, amount_error = _amount_from_request()
-    items = queries.open_items(party, direction) if party else []
+    items = _open_items(direction, party)
     typed = _typed_from_request(items)
     if form.validate_on_submit():
         parts = _allocations_from_request(direction, items, form)
@@ -196,8 +185,31 @@ def new(direction: str):
             else:
                 flash(_recorded_message(payment), "success")
                 return redirect(url_for("payments.payment", payment_id=payment.id), 303)
-    ctx = _plan_context(direction, party, amount, form.policy.data or "fifo", typed, amount_error=amount_error)
-    return render("payments/new.html", form=form, status=status_for(form) if request.method == "POST" else 200, **ctx)
+    ctx = _plan_context(direction, party, items, amount, form.policy.data or "fifo", typed, amount_error=amount_error)
+    return render("payments/new.html", form=form, status=status_for(form), **ctx)
+
+
+def _start_payment_form(direction: str, form: PaymentForm) -> tuple[Party | None, dict]:
+    """The form as a new payment starts: today, the organization's policy, the bank account, a one-time
+    key, and the party (and the one document to settle) the link names. Returns the party and the
+    amounts typed for its documents."""
+    form.date.data = today()
+    form.policy.data = g.org.default_allocation_policy
+    form.method.data = "bank_transfer"
+    default = next((a for a in services.payment_accounts() if a.role == "bank"), None)
+    form.account_id.data = str(default.id) if default else None
+    form.key.data = _new_key()
+    party = _party(direction, request.args.get("party_id", type=int))
+    form.party_id.data = party.id if party else ""
+    doc_id = request.args.get("doc_id", type=int)
+    if not (party and doc_id):
+        return party, {}
+    doc = queries.documents_by_id(direction, [doc_id]).get(doc_id)
+    if doc is None or services.party_of(doc) != party.id:
+        abort(404)
+    form.amount.data = doc.amount_due
+    form.policy.data = "manual"
+    return party, {doc.id: doc.amount_due}
 
 
 def _recorded_message(payment: Payment) -> str:
@@ -215,8 +227,8 @@ def preview(direction: str):
     _need(KINDS[direction]["record"])
     party = _party(direction, request.form.get("party_id", type=int))
     amount, amount_error = _amount_from_request()
-    items = queries.open_items(party, direction) if party else []
-    ctx = _plan_context(direction, party, amount, request.form.get("policy") or "fifo", _typed_from_request(items),
+    items = _open_items(direction, party)
+    ctx = _plan_context(direction, party, items, amount, request.form.get("policy") or "fifo", _typed_from_request(items),
                         show_all=request.form.get("show_all") == "1", amount_error=amount_error)
     return render_fragment("payments/new.html", "allocation", **ctx)
 
@@ -262,11 +274,11 @@ def allocate(payment_id: int):
     items = queries.open_items(p.party, p.direction)
     if request.method == "GET":
         form.policy.data = g.org.default_allocation_policy
-        ctx = _plan_context(p.direction, p.party, p.unallocated, form.policy.data, {}, payment=p)
+        ctx = _plan_context(p.direction, p.party, items, p.unallocated, form.policy.data, {}, payment=p)
         return render("payments/allocate.html", form=form, **ctx)
     typed = _typed_from_request(items)
     if request.headers.get("HX-Request") and request.form.get("preview") == "1":
-        ctx = _plan_context(p.direction, p.party, p.unallocated, form.policy.data or "fifo", typed, payment=p,
+        ctx = _plan_context(p.direction, p.party, items, p.unallocated, form.policy.data or "fifo", typed, payment=p,
                             show_all=request.form.get("show_all") == "1")
         return render_fragment("payments/new.html", "allocation", **ctx)
     if form.validate_on_submit():
@@ -280,7 +292,7 @@ def allocate(payment_id: int):
                 flash(f"Allocated {len(parts)} {KINDS[p.direction]['what']}{'s' if len(parts) != 1 else ''}.",
                       "success")
                 return redirect(url_for("payments.payment", payment_id=p.id), 303)
-    ctx = _plan_context(p.direction, p.party, p.unallocated, form.policy.data or "fifo", typed, payment=p)
+    ctx = _plan_context(p.direction, p.party, items, p.unallocated, form.policy.data or "fifo", typed, payment=p)
     return render("payments/allocate.html", form=form, status=status_for(form), **ctx)
 
 
