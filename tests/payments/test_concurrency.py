@@ -24,23 +24,17 @@ def _run(threads):
     [t.join() for t in threads]
 
 
-@needs_postgres
-def test_50_threads_allocating_one_payment_never_exceed_it(app):
-    with app.app_context():
-        org_id, _ = create_org()
-        with tenant(org_id):
-            c = customer()
-            invoice_ids = [sale(c, 100, date(2026, 5, 1)).id for _ in range(50)]
-            payment_id = receive(c, 2550, date(2026, 5, 2)).id  # room for 25 full invoices and a half
-            db.session.commit()
-    outcomes, lock, barrier = [], threading.Lock(), threading.Barrier(50)
+def _race_allocations(app, org_id, pairs, amount) -> list[str]:
+    """Allocate `amount` for each (payment id, invoice id) at once, one thread each, released together;
+    "ok" or the refusal's message per thread."""
+    outcomes, lock, barrier = [], threading.Lock(), threading.Barrier(len(pairs))
 
-    def worker(invoice_id):
+    def worker(payment_id, invoice_id):
         with app.app_context(), tenant(org_id):
             barrier.wait()
             try:
                 services.allocate(db.session.get(Payment, payment_id), db.session.get(SalesDocument, invoice_id),
-                                  D(100))
+                                  amount)
                 db.session.commit()
                 result = "ok"
             except DomainError as exc:
@@ -51,7 +45,20 @@ def test_50_threads_allocating_one_payment_never_exceed_it(app):
             with lock:
                 outcomes.append(result)
 
-    _run([threading.Thread(target=worker, args=(i,)) for i in invoice_ids])
+    _run([threading.Thread(target=worker, args=pair) for pair in pairs])
+    return outcomes
+
+
+@needs_postgres
+def test_50_threads_allocating_one_payment_never_exceed_it(app):
+    with app.app_context():
+        org_id, _ = create_org()
+        with tenant(org_id):
+            c = customer()
+            invoice_ids = [sale(c, 100, date(2026, 5, 1)).id for _ in range(50)]
+            payment_id = receive(c, 2550, date(2026, 5, 2)).id  # room for 25 full invoices and a half
+            db.session.commit()
+    outcomes = _race_allocations(app, org_id, [(payment_id, i) for i in invoice_ids], D(100))
     assert outcomes.count("ok") == 25
     assert all("left of the payment" in o for o in outcomes if o != "ok")
     with app.app_context(), tenant(org_id):
@@ -72,25 +79,7 @@ def test_two_payments_racing_for_one_invoice_never_over_pay_it(app):
             invoice_id = sale(c, 1000, date(2026, 5, 1)).id
             payment_ids = [receive(c, 800, date(2026, 5, 2)).id for _ in range(8)]
             db.session.commit()
-    outcomes, lock, barrier = [], threading.Lock(), threading.Barrier(len(payment_ids))
-
-    def worker(payment_id):
-        with app.app_context(), tenant(org_id):
-            barrier.wait()
-            try:
-                services.allocate(db.session.get(Payment, payment_id), db.session.get(SalesDocument, invoice_id),
-                                  D(800))
-                db.session.commit()
-                result = "ok"
-            except DomainError as exc:
-                db.session.rollback()
-                result = exc.message
-            finally:
-                db.session.remove()
-            with lock:
-                outcomes.append(result)
-
-    _run([threading.Thread(target=worker, args=(p,)) for p in payment_ids])
+    outcomes = _race_allocations(app, org_id, [(p, invoice_id) for p in payment_ids], D(800))
     assert outcomes.count("ok") == 1
     assert all("has only 200.00 outstanding" in o for o in outcomes if o != "ok")
     with app.app_context(), tenant(org_id):
