@@ -54,6 +54,47 @@ def test_insufficient_stock_on_a_later_line_leaves_nothing(org):
     assert ps.pool_quantity == D(5)
 
 
+def test_two_lines_of_one_product_are_judged_on_their_sum(org):
+    """The lines' takes go to the database together; the second line finds what the first left."""
+    a = product()
+    receive(a, 5, "10")
+    loc = services.default_location()
+    before = snapshot()
+    with pytest.raises(DomainError, match=r"only 2 pcs of .*; you asked for 3\."):
+        services.apply([MoveSpec(ISSUE, a, D(3), from_location=loc), MoveSpec(ISSUE, a, D(3), from_location=loc)],
+                       on=date(2026, 5, 2), source_type="test")
+    assert snapshot() == before
+    services.apply([MoveSpec(ISSUE, a, D(3), from_location=loc), MoveSpec(ISSUE, a, D(2), from_location=loc)],
+                   on=date(2026, 5, 2), source_type="test")
+    assert services.available(a, loc) == D(0)
+
+
+def test_the_first_short_line_is_named(org):
+    a, b = product(), product()
+    receive(a, 1, "10")
+    receive(b, 1, "10")
+    loc = services.default_location()
+    with pytest.raises(DomainError, match=f"of {a.name} in"):
+        services.apply([MoveSpec(ISSUE, b, D(1), from_location=loc), MoveSpec(ISSUE, a, D(4), from_location=loc),
+                        MoveSpec(ISSUE, b, D(6), from_location=loc)], on=date(2026, 5, 2), source_type="test")
+
+
+def test_stock_going_out_before_stock_comes_in_is_taken_first(org):
+    """Lines are taken in order: an issue before a receipt of the same product cannot use it."""
+    a = product()
+    receive(a, 1, "10")
+    loc = services.default_location()
+    before = snapshot()
+    with pytest.raises(DomainError, match="only 1 pcs"):
+        services.apply([MoveSpec(ISSUE, a, D(2), from_location=loc),
+                        MoveSpec(RECEIPT, a, D(5), to_location=loc, unit_cost=D(10))],
+                       on=date(2026, 5, 2), source_type="test")
+    assert snapshot() == before
+    services.apply([MoveSpec(RECEIPT, a, D(5), to_location=loc, unit_cost=D(10)),
+                    MoveSpec(ISSUE, a, D(2), from_location=loc)], on=date(2026, 5, 2), source_type="test")
+    assert services.available(a, loc) == D(4)
+
+
 def test_a_service_has_no_stock(org):
     s = product(kind="service", tracks_batches=False)
     with pytest.raises(DomainError, match="service"):
@@ -91,6 +132,25 @@ def test_expired_batch_needs_an_override_which_is_audited(org):
     sell(p, 1, batch=old, on=date(2026, 5, 2), allow_expired=True)
     events = db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "inventory.expired_batch_override")).all()
     assert len(events) == 1 and events[0].record_id == old.id
+
+
+def test_two_lines_of_one_batch_tracked_product_take_batches_in_turn(org):
+    """The second line picks its batches after the first line's take (first expiry first)."""
+    p = product(batches=True)
+    soon = services.batch_for(p, "B-SOON", date(2026, 8, 31))
+    later = services.batch_for(p, "B-LATER", date(2027, 1, 31))
+    receive(p, 3, "10", batch=soon, on=date(2026, 4, 1))
+    receive(p, 5, "10", batch=later, on=date(2026, 4, 1))
+    loc = services.default_location()
+    r = services.apply([MoveSpec(ISSUE, p, D(2), from_location=loc), MoveSpec(ISSUE, p, D(3), from_location=loc)],
+                       on=date(2026, 5, 2), source_type="test")
+    assert [(m.batch_id, m.quantity) for m in r.moves] == [(soon.id, D(2)), (soon.id, D(1)), (later.id, D(2))]
+    assert (services.available(p, loc, soon), services.available(p, loc, later)) == (D(0), D(3))
+    before = snapshot()
+    with pytest.raises(DomainError, match="only 2 pcs"):     # 3 on hand, less the first line's 1
+        services.apply([MoveSpec(ISSUE, p, D(1), from_location=loc), MoveSpec(ISSUE, p, D(3), from_location=loc)],
+                       on=date(2026, 5, 2), source_type="test")
+    assert snapshot() == before
 
 
 def test_a_batch_tracked_receipt_needs_a_batch(org):

@@ -1,6 +1,7 @@
 """Passwords, sign-in and server-side sessions."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import timedelta
@@ -123,17 +124,23 @@ def start_session(user: User, *, remember: bool = False, ip: str | None = None,
     return token
 
 
+@functools.cache
+def _session_statement() -> sa.Select:
+    """Built once: the statement runs on every request, before any organization is chosen (none of
+    its tables belongs to one, so the tenancy check is told to skip it rather than search it)."""
+    from webapp.orgs.models import Membership
+    return (sa.select(UserSession).where(UserSession.token_hash == sa.bindparam("token_hash"))
+            .options(joinedload(UserSession.user).joinedload(User.memberships).joinedload(Membership.organization))
+            .execution_options(all_tenants=True))
+
+
 def load_session(token: str | None) -> User | None:
     """The user of a live session token, or None."""
     if not token or len(token) > 100:
         return None
-    from webapp.orgs.models import Membership
     # One round trip for the session, its user, memberships and organizations:
     # this runs on every request.
-    row = db.session.scalars(
-        sa.select(UserSession).where(UserSession.token_hash == _hash_token(token))
-        .options(joinedload(UserSession.user).joinedload(User.memberships).joinedload(Membership.organization))
-    ).unique().first()
+    row = db.session.scalars(_session_statement(), {"token_hash": _hash_token(token)}).unique().first()
     if row is None or row.revoked_at is not None or row.expires_at <= now():
         return None
     user = row.user

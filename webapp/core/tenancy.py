@@ -53,9 +53,19 @@ class TenantScoped:
                              nullable=False, index=cls.__dict__.get("__org_index__", True))
 
 
-def scoped_tables() -> set[str]:
-    return {m.local_table.name for m in db.Model.registry.mappers
-            if issubclass(m.class_, TenantScoped)}
+def scoped_tables() -> frozenset[str]:
+    """Names of the tables that belong to one organization (worked out once the models are all
+    mapped: a statement with no organization set asks on every run)."""
+    mappers = db.Model.registry.mappers
+    cached = _scoped_tables.get(len(mappers))
+    if cached is None:
+        cached = frozenset(m.local_table.name for m in mappers if issubclass(m.class_, TenantScoped))
+        _scoped_tables.clear()
+        _scoped_tables[len(mappers)] = cached
+    return cached
+
+
+_scoped_tables: dict[int, frozenset[str]] = {}
 
 
 def current_org_id() -> int:
@@ -142,6 +152,22 @@ def _touches_scoped_table(statement) -> bool:
                                     include_aliases=True))
 
 
+def _criteria(org_id: int):
+    """The option that adds `org_id = <org>` to every scoped entity of a statement, made once per
+    organization (making it analyses the lambda's code, on every ORM statement otherwise). Its
+    cache key carries the organization as a bound value, so one compiled statement serves all."""
+    option = _criteria_by_org.get(org_id)
+    if option is None:
+        if len(_criteria_by_org) > 10_000:
+            _criteria_by_org.clear()
+        option = _criteria_by_org[org_id] = with_loader_criteria(
+            TenantScoped, lambda cls: cls.org_id == org_id, include_aliases=True)
+    return option
+
+
+_criteria_by_org: dict[int, object] = {}
+
+
 def install() -> None:
     """Register the session events once per process."""
     if getattr(install, "done", False):
@@ -159,8 +185,7 @@ def install() -> None:
             if _touches_scoped_table(state.statement):
                 raise NoTenant("A scoped table was queried with no organization set.")
             return
-        state.statement = state.statement.options(with_loader_criteria(
-            TenantScoped, lambda cls: cls.org_id == org_id, include_aliases=True))
+        state.statement = state.statement.options(_criteria(org_id))
 
     @event.listens_for(Session, "before_flush")
     def _stamp_new_rows(session, flush_context, instances):

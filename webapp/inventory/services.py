@@ -215,19 +215,78 @@ def _check_spec(n: int, spec: MoveSpec) -> None:
         raise DomainError(f"{where}: batch {spec.batch.number} belongs to another product.", field="batch")
 
 
-def _change_balance(product_id: int, batch_id: int | None, location_id: int, delta: Decimal, *,
-                    allow_negative: bool) -> bool:
-    """Add `delta` to one on-hand figure; False when that would go below zero."""
+@dataclass
+class _Take:
+    """Stock going out of one on-hand figure, for one line of a movement."""
+    product: Product
+    batch: Batch | None
+    location: Location
+    quantity: Decimal
+
+    @property
+    def key(self) -> tuple[int, int | None, int]:
+        return self.product.id, self.batch.id if self.batch else None, self.location.id
+
+
+#: Take from many on-hand figures at once, each only if it holds enough (PostgreSQL): one statement
+#: whatever the number of lines, and the figures that could not give come back missing.
+_TAKE_PG = sa.text(
+    "UPDATE stock_balance AS b SET quantity = b.quantity - v.quantity "
+    "FROM unnest(CAST(:product_ids AS bigint[]), CAST(:batch_ids AS bigint[]), CAST(:location_ids AS bigint[]), "
+    "CAST(:quantities AS numeric[])) AS v(product_id, batch_id, location_id, quantity) "
+    "WHERE b.org_id = :org_id AND b.product_id = v.product_id AND b.location_id = v.location_id "
+    "AND coalesce(b.batch_id, 0) = coalesce(v.batch_id, 0) AND b.quantity >= v.quantity "
+    "RETURNING b.product_id, b.batch_id, b.location_id")
+
+
+def _take_balances(takes: list[_Take], *, allow_negative: bool) -> None:
+    """Take each line's quantity from on hand, all lines in one statement; refuse (DomainError, naming
+    the first line, in order, that finds too little) when a figure would go below zero.
+
+    Lines taking from the same figure are added up first, so "enough" is judged on their sum, as
+    taking them one after another would."""
+    if not takes:
+        return
+    wanted: dict[tuple[int, int | None, int], Decimal] = defaultdict(lambda: ZERO)
+    for take in takes:
+        wanted[take.key] += take.quantity
+    if allow_negative:
+        _add_to_balances({key: -qty for key, qty in wanted.items()})
+        return
     t = StockBalance.__table__
     org_id = current_organization().id
-    key = [t.c.org_id == org_id, t.c.product_id == product_id, t.c.location_id == location_id,
-           sa.func.coalesce(t.c.batch_id, 0) == (batch_id or 0)]
-    if delta < 0 and not allow_negative:
-        done = db.session.execute(sa.update(t).where(*key, t.c.quantity >= -delta)
-                                  .values(quantity=t.c.quantity + delta).returning(t.c.id)).first()
-        return done is not None
-    _add_to_balances({(product_id, batch_id, location_id): delta})
-    return True
+    keys = sorted(wanted, key=lambda k: (k[0], k[2], k[1] or 0))
+    if db.session.get_bind().dialect.name == "postgresql":
+        done = {tuple(r) for r in db.session.execute(_TAKE_PG, {
+            "org_id": org_id, "product_ids": [k[0] for k in keys], "batch_ids": [k[1] for k in keys],
+            "location_ids": [k[2] for k in keys], "quantities": [wanted[k] for k in keys]})}
+    else:
+        done = set()
+        for key in keys:
+            pid, bid, loc = key
+            row = db.session.execute(sa.update(t).where(
+                t.c.org_id == org_id, t.c.product_id == pid, t.c.location_id == loc,
+                sa.func.coalesce(t.c.batch_id, 0) == (bid or 0), t.c.quantity >= wanted[key])
+                .values(quantity=t.c.quantity - wanted[key]).returning(t.c.id)).first()
+            if row is not None:
+                done.add(key)
+    if len(done) == len(keys):
+        return
+    # A figure that could not give is unchanged: walk the lines in order to find the first short one.
+    left = {}
+    for take in takes:
+        if take.key in done:
+            continue
+        if take.key not in left:
+            left[take.key] = available(take.product, take.location, take.batch)
+        if take.quantity > left[take.key]:
+            have = left[take.key]
+            raise DomainError(
+                f"Insufficient stock: only {have.normalize():f} {take.product.unit} of {take.product.name}"
+                + (f" (batch {take.batch.number})" if take.batch else "")
+                + f" in {take.location.name}; you asked for {take.quantity.normalize():f}.", field="quantity")
+        left[take.key] -= take.quantity
+    raise RuntimeError("stock_balance refused a take that every line has room for")  # pragma: no cover
 
 
 def _add_to_balances(deltas: dict[tuple[int, int | None, int], Decimal]) -> None:
@@ -378,9 +437,18 @@ def apply(specs: list[MoveSpec], *, on: date, source_type: str, source_id: int |
         layers: list[tuple[StockMove, dict]] = []
         incoming: dict[tuple[int, int | None, int], Decimal] = defaultdict(lambda: ZERO)
 
+        # Stock going out is taken from on hand in one statement for a run of lines (`take_all`):
+        # before stock comes in, before a line reads batches this run takes from, and at the end.
+        takes: list[_Take] = []
+
+        def take_all():
+            _take_balances(takes, allow_negative=org.allow_negative_stock)
+            takes.clear()
+
         def write_incoming():
             if not incoming:
                 return
+            take_all()
             db.session.flush()  # the moves get their ids (and the pools are saved)
             if layers:  # nothing reads them back as objects: one executemany, no RETURNING
                 db.session.execute(sa.insert(CostLayer.__table__),
@@ -407,30 +475,33 @@ def apply(specs: list[MoveSpec], *, on: date, source_type: str, source_id: int |
             write_incoming()
             # Outbound and transfers take named batches, or the first to expire.
             if product.tracks_batches and spec.batch is None:
-                # Only a sale keeps away from expired batches; a write-off or a
-                # transfer to quarantine is exactly what they are for.
-                picks = _allocate_batches(spec, on, allow_expired or spec.kind != ISSUE)
+                # The batches on hand are read from the database: what earlier lines take from this
+                # product is taken first. A refusal names the first line that is short.
+                if any(t.product.id == product.id for t in takes):
+                    take_all()
+                try:
+                    # Only a sale keeps away from expired batches; a write-off or a
+                    # transfer to quarantine is exactly what they are for.
+                    picks = _allocate_batches(spec, on, allow_expired or spec.kind != ISSUE)
+                except DomainError:
+                    take_all()
+                    raise
             else:
                 picks = [(spec.batch, spec.quantity)]
             for batch, qty in picks:
                 if batch is not None and batch.expired_on(on) and spec.kind == ISSUE:
                     if not allow_expired:
+                        take_all()
                         raise DomainError(f"Batch {batch.number} of {product.name} expired on "
                                           f"{batch.expiry_date:%d %b %Y}; an owner can override.", field="batch")
                     audit.record_event("inventory.expired_batch_override", batch,
                                        new={"quantity": qty, "product": product.sku, "source": source_type,
                                             "source_number": source_number})
-                ok = _change_balance(product.id, batch.id if batch else None, spec.from_location.id, -qty,
-                                     allow_negative=org.allow_negative_stock)
-                if not ok:
-                    have = available(product, spec.from_location, batch)
-                    raise DomainError(
-                        f"Insufficient stock: only {have.normalize():f} {product.unit} of {product.name}"
-                        + (f" (batch {batch.number})" if batch else "")
-                        + f" in {spec.from_location.name}; you asked for {qty.normalize():f}.", field="quantity")
+                takes.append(_Take(product, batch, spec.from_location, qty))
                 if spec.kind == TRANSFER:
-                    _change_balance(product.id, batch.id if batch else None, spec.to_location.id, qty,
-                                    allow_negative=True)
+                    # What arrives may be read by a later line: taken and added now.
+                    take_all()
+                    _add_to_balances({(product.id, batch.id if batch else None, spec.to_location.id): qty})
                     add_move(spec, TRANSFER, qty, batch, spec.from_location, spec.to_location, ZERO, ZERO)
                     continue
                 cost = _issue_cost(ps, product, qty)
@@ -438,6 +509,7 @@ def apply(specs: list[MoveSpec], *, on: date, source_type: str, source_id: int |
                 add_move(spec, spec.kind, qty, batch, spec.from_location, None, unit, -cost)
                 value_by_role[spec.counter_role or COUNTER_ROLE[spec.kind]] -= cost
                 result.cost_by_spec[n] = result.cost_by_spec.get(n, ZERO) + cost
+        take_all()
         write_incoming()
         db.session.flush()
     result.ledger_lines = _ledger_lines(value_by_role, source_number or source_type)

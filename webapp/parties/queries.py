@@ -55,7 +55,8 @@ def balances(party_ids: list[int], role: str = "receivables") -> dict[int, Decim
     """What each party owes (receivables, debit − credit) or is owed (payables, credit − debit)."""
     if not party_ids:
         return {}
-    acc = db.session.scalars(sa.select(Account.id).where(Account.role == role)).one()
+    # The control account in the same statement (a posting asks this on its way: one round trip).
+    acc = sa.select(Account.id).where(Account.role == role).scalar_subquery()
     rows = db.session.execute(
         sa.select(JournalLine.party_id, sa.func.sum(JournalLine.debit), sa.func.sum(JournalLine.credit))
         .where(JournalLine.account_id == acc, JournalLine.party_id.in_(party_ids))
