@@ -30,6 +30,7 @@ import sqlalchemy as sa
 
 from bench.common import raw_connection
 from bench.generate import bulk_load
+from webapp.sales.search import tokens as search_tokens
 
 ZERO = Decimal(0)
 _RUPEE = Decimal(1)
@@ -379,7 +380,7 @@ def receivables(app, org_id: int, user_id: int, *, customers: int = 5_000, open_
     # ---- COPY everything
     tables = ("party", "journal_entry", "journal_line", "sales_document", "sales_line", "payment", "allocation")
     n_lines = 0
-    with raw_connection(app, org_id) as conn, bulk_load(conn, *tables):
+    with raw_connection(app, org_id) as conn, bulk_load(conn, *tables, "sales_document_search"):
         cur = conn.cursor()
         with cur.copy("COPY party (id, org_id, code, name, is_customer, is_supplier, is_walk_in, billing_city, "
                       "state, country, payment_terms_days, currency, active, created_at, version) FROM STDIN") as cp:
@@ -404,6 +405,10 @@ def receivables(app, org_id: int, user_id: int, *, customers: int = 5_000, open_
                               inv.cust.snapshot, inv.paid, status, ZERO, inv.entry_id, f"{inv.date} 11:00:00+00",
                               user_id, user_id, f"{inv.date} 10:30:00+00", inv.date, "INR", inv.cust.state, False,
                               inv.taxable, inv.tax, inv.rounding, inv.total, json.dumps(inv.breakdown), 3))
+        with cur.copy("COPY sales_document_search (org_id, document_id, token) FROM STDIN") as cp:
+            for inv in invoices:
+                for token in sorted(search_tokens(inv.number, None)):
+                    cp.write_row((org_id, inv.id, token))
         with cur.copy("COPY sales_line (id, org_id, document_id, invoiced_quantity, cost, position, description, "
                       "hsn_code, unit, quantity, unit_price, tax_rate, taxable, discount, cgst, sgst, igst, vat, "
                       "tax_amount, total) FROM STDIN") as cp:
@@ -447,7 +452,7 @@ def receivables(app, org_id: int, user_id: int, *, customers: int = 5_000, open_
             cur.execute(f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), (SELECT greatest(max(id), 1) FROM {t}))")
     with raw_connection(app, org_id) as conn:
         cur = conn.cursor()
-        for t in tables + ("account_day_balance", "number_counter"):
+        for t in tables + ("account_day_balance", "number_counter", "sales_document_search"):
             cur.execute(f"ANALYZE {t}")
     n_open_made = sum(1 for i in invoices if i.paid < i.total)
     return {"customers": len(custs), "invoices": len(invoices), "open": n_open_made, "lines": n_lines,

@@ -38,6 +38,7 @@ from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 import sqlalchemy as sa
 
 from bench.common import LEDGER_CHECKS, STOCK_CHECKS, raw_connection
+from webapp.sales.search import tokens as search_tokens
 
 ORG_NAME = "Bench Sales"
 OWNER_EMAIL = "bench.sales@example.com"
@@ -622,7 +623,7 @@ def sales(app, org_id: int, user_id: int, *, n_invoices: int = 100_000, n_custom
             c["credit_limit"] = Decimal(int((owed[c["id"]] + 100_000) // 100_000 + 1) * 100_000)
 
     # ---------------------------------------------------------------- write
-    with raw_connection(app, org_id) as conn, bulk_load(conn, *tables):
+    with raw_connection(app, org_id) as conn, bulk_load(conn, *tables, "sales_document_search"):
         cur = conn.cursor()
         cols = ["id", "org_id", "code", "name", "is_customer", "is_supplier", "is_walk_in", "tax_id", "contact_name",
                 "phone", "email", "billing_address", "billing_city", "billing_postal_code", "state", "country",
@@ -665,6 +666,10 @@ def sales(app, org_id: int, user_id: int, *, n_invoices: int = 100_000, n_custom
                                 user_id, f"{doc['date']} 09:00:00+00", doc["date"], "INR", doc["pos"], False,
                                 res.taxable_total, res.tax_total, res.rounding, res.grand_total,
                                 json.dumps(doc["breakdown"]), None, doc["version"]))
+        with cur.copy("COPY sales_document_search (org_id, document_id, token) FROM STDIN") as copy:
+            for doc in docs:
+                for token in sorted(search_tokens(doc["number"], doc["reference"])):
+                    copy.write_row((org_id, doc["id"], token))
         with cur.copy("COPY sales_line (id, org_id, document_id, batch_id, source_line_id, invoiced_quantity, cost, "
                       "position, description, hsn_code, unit, quantity, unit_price, discount_percent, "
                       "discount_amount, tax_rate, taxable, discount, cgst, sgst, igst, vat, tax_amount, total, "
@@ -725,7 +730,7 @@ def sales(app, org_id: int, user_id: int, *, n_invoices: int = 100_000, n_custom
     with app.app_context():
         from webapp.extensions import db
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in tables + ("account_day_balance", "number_counter"):
+            for table in tables + ("account_day_balance", "number_counter", "sales_document_search"):
                 conn.exec_driver_sql(f"VACUUM ANALYZE {table}")
     posted = sum(1 for d in docs if d["status"] == "posted")
     return {"customers": len(customers), "products": len(products), "posted": posted, "cancelled": n_cancelled,

@@ -29,9 +29,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     import webapp.models  # noqa: F401  (complete metadata before anything queries)
     from webapp.core import audit, sqlite as sqlite_setup, tenancy
+    from webapp.sales import search as sales_search
     tenancy.install()
     audit.install()
     sqlite_setup.install()
+    sales_search.install()
 
     if app.config["APP_ENV"] == "testing":
         from webapp.auth.services import use_cheap_hashing_for_tests

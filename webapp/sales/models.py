@@ -20,6 +20,9 @@ from webapp.core.tenancy import TenantScoped
 from webapp.core.trade import TradeDocumentMixin, TradeLineMixin
 from webapp.extensions import db
 
+#: A search token: PostgreSQL compares it byte by byte (collation "C").
+TOKEN = sa.String(100).with_variant(sa.String(100, collation="C"), "postgresql")
+
 QUOTE, ORDER, INVOICE = "quote", "order", "invoice"
 DOC_TYPES = {QUOTE: "Quote", ORDER: "Sales order", INVOICE: "Invoice"}
 
@@ -142,3 +145,21 @@ class SalesLine(TradeLineMixin, TenantScoped, db.Model):
     @property
     def remaining_quantity(self) -> Decimal:
         return self.quantity - self.invoiced_quantity
+
+
+class SalesDocumentSearch(TenantScoped, db.Model):
+    """Pieces of a quote's, order's or invoice's number and reference that a search can start with
+    (see sales/search.py): found with a range of `>=` and `<` and `starts_with`, which PostgreSQL's
+    row-level security lets use an index (LIKE and ILIKE it does not). Written whenever a number
+    or reference is (an ORM event), in the same transaction; gone with the document."""
+    __tablename__ = "sales_document_search"
+    __org_index__ = False
+    __table_args__ = (
+        sa.Index("ix_sales_document_search_token", "org_id", "token", "document_id"),
+    )
+
+    document_id: Mapped[int] = mapped_column(sa.ForeignKey("sales_document.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    #: A lower-cased suffix of 3+ characters of the number or the reference. Compared byte by byte
+    #: (collation "C") on PostgreSQL, so that the strings starting with a prefix are one range.
+    token: Mapped[str] = mapped_column(TOKEN, primary_key=True)
