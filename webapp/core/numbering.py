@@ -1,10 +1,11 @@
 """Gapless document numbers, one series per organization and kind.
 
-A series row holds the next number. `next_number` increments it with
-`UPDATE … RETURNING` inside the caller's transaction: the row stays locked
-until the document's transaction commits, so two postings never get the same
-number, and a rolled-back posting gives its number back, so there are no
-gaps. Drafts never call this; only posting does.
+A counter row holds the next number. `next_number` takes it with one
+`INSERT … ON CONFLICT DO UPDATE … RETURNING` inside the caller's transaction
+(the same statement reads the series' prefix): the row stays locked until the
+document's transaction commits, so two postings never get the same number,
+and a rolled-back posting gives its number back, so there are no gaps. Drafts
+never call this; only posting does.
 
 A series may restart every fiscal year (`{fy}` or `{year}` in the prefix);
 each period is its own counter row, created on first use.
@@ -14,7 +15,6 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.core.tenancy import TenantScoped, current_org_id
@@ -98,26 +98,32 @@ def set_series(kind: str, prefix: str, width: int = 5) -> NumberSeries:
     return row
 
 
+#: One statement for a number: the series' prefix and width (or the defaults), the period the prefix
+#: asks for, and the counter of that period taken (created at 2, or incremented) under its row lock.
+_NEXT = sa.text("""
+WITH s AS (
+  SELECT coalesce(max(prefix), :default_prefix) AS prefix, coalesce(max(width), :default_width) AS width
+  FROM number_series WHERE org_id = :org_id AND kind = :kind
+)
+INSERT INTO number_counter (org_id, kind, period, next_value)
+SELECT :org_id, :kind, CASE WHEN prefix LIKE :fy_pattern THEN :fy WHEN prefix LIKE :year_pattern THEN :year
+                            ELSE '' END, 2
+FROM s WHERE true
+ON CONFLICT (org_id, kind, period) DO UPDATE SET next_value = number_counter.next_value + 1
+RETURNING next_value - 1, period, (SELECT prefix FROM s), (SELECT width FROM s)
+""")
+
+
 def next_number(kind: str, on: date, fiscal_start_month: int = 1) -> str:
     """Take the next number of `kind` for a document dated `on`.
 
-    Must run inside the transaction that posts the document.
+    Must run inside the transaction that posts the document. One round trip: the series (its
+    prefix decides whether the count restarts each fiscal or calendar year) and the counter.
     """
-    org_id = current_org_id()
-    prefix, width = series_for(kind)
-    resets = "{fy}" in prefix or "{year}" in prefix
-    period = fiscal_year_label(on, fiscal_start_month) if "{fy}" in prefix else (
-        str(on.year) if "{year}" in prefix else "")
-    table = NumberCounter.__table__
-    bind = db.session.get_bind()
-    dialect_insert = postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
-    # One statement: the first number of a new period (the row is made with 2 next), or the row's
-    # next, taken under its row lock until the posting commits — so numbers stay gapless.
-    stmt = dialect_insert(table).values(org_id=org_id, kind=kind, period=period, next_value=2)
-    value = db.session.execute(
-        stmt.on_conflict_do_update(index_elements=["org_id", "kind", "period"],
-                                   set_={"next_value": table.c.next_value + 1})
-        .returning(table.c.next_value - 1)
-    ).scalar_one()
-    text = prefix.replace("{fy}", period if resets else "").replace("{year}", str(on.year))
+    default_prefix, default_width = DEFAULT_SERIES.get(kind, (kind.upper() + "-", 5))
+    value, period, prefix, width = db.session.execute(_NEXT, {
+        "org_id": current_org_id(), "kind": kind, "default_prefix": default_prefix, "default_width": default_width,
+        "fy_pattern": "%{fy}%", "year_pattern": "%{year}%", "fy": fiscal_year_label(on, fiscal_start_month),
+        "year": str(on.year)}).one()
+    text = prefix.replace("{fy}", period if "{fy}" in prefix else "").replace("{year}", str(on.year))
     return f"{text}{value:0{width}d}"

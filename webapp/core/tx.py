@@ -12,7 +12,7 @@ posting) is already covered by it, since an exception that leaves the inner
 block leaves the outer one too and rolls both back. That saves two round trips
 per level. Code that catches an exception *inside* an `atomic()` block and
 carries on (rather than letting it out) needs its own savepoint:
-`db.session.begin_nested()` (see `payments.services.record_payment`).
+`atomic(savepoint=True)` (see `payments.services.record_payment`).
 """
 from __future__ import annotations
 
@@ -24,10 +24,12 @@ _DEPTH = "smepulse_atomic_depth"
 
 
 @contextmanager
-def atomic():
+def atomic(*, savepoint: bool = False):
+    """`savepoint=True`: a savepoint even inside another atomic() (for a caller that catches an
+    error raised inside and carries on in the same transaction)."""
     session = db.session()
     info = session.info
-    if info.get(_DEPTH) and session.in_nested_transaction():
+    if info.get(_DEPTH) and session.in_nested_transaction() and not savepoint:
         info[_DEPTH] += 1
         try:
             yield

@@ -267,7 +267,7 @@ def record_payment(*, direction: str, party: Party, amount: Decimal, account: Ac
     try:
         # Its own savepoint, even inside another service's (a counter sale): the error below is
         # caught here, and the transaction must be usable to look the earlier payment up.
-        with db.session.begin_nested():
+        with atomic(savepoint=True):
             return _record(direction=direction, party=party, amount=amount, account=account, method=method, on=on,
                            reference=reference, memo=memo, idempotency_key=idempotency_key, allocations=allocations)
     except IntegrityError:

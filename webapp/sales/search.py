@@ -99,5 +99,16 @@ def install() -> None:
         if stale:
             conn.execute(sa.delete(table).where(table.c.document_id.in_(stale)))
         rows = [row for doc, _ in changed for row in rows_for(doc)]
-        if rows:
+        if not rows:
+            return
+        if conn.dialect.name == "postgresql":      # one statement, not one execution per row
+            conn.execute(_INSERT_PG, {"org_ids": [r["org_id"] for r in rows],
+                                      "document_ids": [r["document_id"] for r in rows],
+                                      "tokens": [r["token"] for r in rows]})
+        else:
             conn.execute(sa.insert(table), rows)
+
+
+_INSERT_PG = sa.text(
+    "INSERT INTO sales_document_search (org_id, document_id, token) "
+    "SELECT * FROM unnest(CAST(:org_ids AS bigint[]), CAST(:document_ids AS bigint[]), CAST(:tokens AS text[]))")
