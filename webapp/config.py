@@ -88,6 +88,9 @@ def from_environment(instance_path: Path, environ=os.environ, overrides: dict | 
         "REMEMBER_COOKIE_NAME": "smepulse_remember",
         "REMEMBER_COOKIE_DURATION": 30 * 24 * 3600,
         "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+        # The sign-in lasts as long as its server-side session (auth.services.SESSION_LIFETIME, from
+        # sign-in, not from the last request): re-signing the cookie on every response changes nothing.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "MAX_CONTENT_LENGTH": int(environ.get("MAX_UPLOAD_BYTES", 8 * 1024 * 1024)),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",

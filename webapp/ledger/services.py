@@ -230,12 +230,47 @@ def post_entry(*, date: date, memo: str, lines: list[Line], source_type: str,
         totals = day[acc.id]
         totals[0] += line.debit or ZERO
         totals[1] += line.credit or ZERO
-    # Core, not the ORM's bulk insert: that splits the rows into one statement per set of
-    # None-valued keys (with/without memo, party); this is one executemany.
-    db.session.execute(sa.insert(JournalLine.__table__), rows)
-    _add_to_day_balances(org.id, date, day)
+    if db.session.get_bind().dialect.name == "postgresql":
+        _write_lines_and_days_pg(org.id, entry.id, date, rows, day)
+    else:
+        # Core, not the ORM's bulk insert: that splits the rows into one statement per set of
+        # None-valued keys (with/without memo, party); this is one executemany.
+        db.session.execute(sa.insert(JournalLine.__table__), rows)
+        _add_to_day_balances(org.id, date, day)
     db.session.expire(entry, ["lines"])
     return entry
+
+
+#: An entry's lines and what they add to their accounts' day balances, in one statement
+#: (PostgreSQL): the lines from arrays, then the day balances in account order (concurrent postings
+#: lock the rows in the same order, so they never deadlock).
+_LINES_AND_DAYS_PG = sa.text("""
+WITH lines AS (
+  INSERT INTO journal_line (org_id, entry_id, line_no, account_id, date, debit, credit, memo, party_id)
+  SELECT :org_id, :entry_id, l.line_no, l.account_id, :date, l.debit, l.credit, l.memo, l.party_id
+  FROM unnest(CAST(:line_nos AS integer[]), CAST(:account_ids AS bigint[]), CAST(:debits AS numeric[]),
+              CAST(:credits AS numeric[]), CAST(:memos AS text[]), CAST(:party_ids AS bigint[]))
+       AS l(line_no, account_id, debit, credit, memo, party_id)
+)
+INSERT INTO account_day_balance (org_id, account_id, date, debit, credit)
+SELECT :org_id, d.account_id, :date, d.debit, d.credit
+FROM unnest(CAST(:day_accounts AS bigint[]), CAST(:day_debits AS numeric[]), CAST(:day_credits AS numeric[]))
+     AS d(account_id, debit, credit)
+ORDER BY d.account_id
+ON CONFLICT (org_id, account_id, date) DO UPDATE
+SET debit = account_day_balance.debit + excluded.debit, credit = account_day_balance.credit + excluded.credit
+""")
+
+
+def _write_lines_and_days_pg(org_id: int, entry_id: int, d: date, rows: list[dict], day: dict) -> None:
+    accounts = sorted(day)
+    db.session.execute(_LINES_AND_DAYS_PG, {
+        "org_id": org_id, "entry_id": entry_id, "date": d,
+        "line_nos": [r["line_no"] for r in rows], "account_ids": [r["account_id"] for r in rows],
+        "debits": [r["debit"] for r in rows], "credits": [r["credit"] for r in rows],
+        "memos": [r["memo"] for r in rows], "party_ids": [r["party_id"] for r in rows],
+        "day_accounts": accounts, "day_debits": [day[a][0] for a in accounts],
+        "day_credits": [day[a][1] for a in accounts]})
 
 
 _DAY_UPSERTS: dict[str, sa.Insert] = {}
