@@ -15,7 +15,9 @@ from webapp.core.regions import INDIA_STATES, MONTHS, TAX_REGIMES, state_name
 def _money(value, code=None, symbol=False):
     if value is None:
         return ""
-    code = code or (g.org.base_currency if getattr(g, "org", None) else None)
+    if not code:
+        org = getattr(g, "org", None)     # one look through the proxy (a page formats hundreds)
+        code = org.base_currency if org is not None else None
     return format_amount(value, code, symbol=symbol)
 
 

@@ -103,3 +103,44 @@ def test_parse_amount_accepts_grouping():
 ])
 def test_formatting(value, code, text):
     assert format_amount(Decimal(value), code) == text
+
+
+def _reference_format(amount: Decimal, code, symbol: bool) -> str:
+    """format_amount as it was first written (slower, plainly right): the reference for the fast one."""
+    from webapp.core.money import currency
+    places = currency(code).precision if code else 2
+    significant = amount.normalize()
+    exponent = -significant.as_tuple().exponent if significant.as_tuple().exponent < 0 else 0
+    shown = amount.quantize(Decimal(1).scaleb(-max(places, exponent)))
+    sign = "-" if shown < 0 else ""
+    whole, _, frac = f"{abs(shown):f}".partition(".")
+    if code == "INR" and len(whole) > 3:
+        head, tail = whole[:-3], whole[-3:]
+        groups = []
+        while len(head) > 2:
+            groups.insert(0, head[-2:])
+            head = head[:-2]
+        if head:
+            groups.insert(0, head)
+        whole = ",".join(groups + [tail])
+    else:
+        whole = f"{int(whole):,}"
+    text = f"{sign}{whole}" + (f".{frac}" if frac else "")
+    if symbol and code:
+        return f"{sign}{currency(code).symbol}{text.lstrip('-')}"
+    return text
+
+
+def test_format_amount_matches_the_reference_for_any_amount_and_currency():
+    from hypothesis import given, settings, strategies as st
+
+    from webapp.core.money import CURRENCIES
+
+    @settings(max_examples=2000, deadline=None)
+    @given(st.integers(-10**18, 10**18), st.integers(0, 6), st.sampled_from([None, *CURRENCIES]), st.booleans())
+    def check(units, scale, code, symbol):
+        amount = Decimal(units).scaleb(-scale)
+        assert format_amount(amount, code, symbol=symbol) == _reference_format(amount, code, symbol)
+
+    check()
+    assert format_amount(Decimal("-0.000"), "INR") == _reference_format(Decimal("-0.000"), "INR", False) == "0.00"

@@ -156,30 +156,38 @@ def format_amount(amount: Decimal | None, code: str | None = None, *, symbol: bo
     """
     if amount is None:
         return ""
-    amount = to_decimal(amount)
+    if type(amount) is not Decimal:
+        amount = to_decimal(amount)
     places = currency(code).precision if code else 2
     # Digits beyond the currency's precision are shown only when they are not
     # zero (a stored 12.500 of INR is 12.50; 12.505 stays 12.505).
-    significant = amount.normalize()
-    exponent = -significant.as_tuple().exponent if significant.as_tuple().exponent < 0 else 0
-    shown = amount.quantize(Decimal(1).scaleb(-max(places, exponent)))
+    shown = amount.quantize(_QUANTUM[places])
+    if shown != amount:
+        significant = amount.normalize()
+        exponent = -significant.as_tuple().exponent if significant.as_tuple().exponent < 0 else 0
+        shown = amount.quantize(Decimal(1).scaleb(-max(places, exponent)))
     sign = "-" if shown < 0 else ""
-    whole, _, frac = f"{abs(shown):f}".partition(".")
-    if code == "INR" and len(whole) > 3:
-        head, tail = whole[:-3], whole[-3:]
-        groups = []
-        while len(head) > 2:
-            groups.insert(0, head[-2:])
-            head = head[:-2]
-        if head:
-            groups.insert(0, head)
-        whole = ",".join(groups + [tail])
+    if code != "INR":
+        text = f"{sign}{abs(shown):,f}"
     else:
-        whole = f"{int(whole):,}"
-    text = f"{sign}{whole}" + (f".{frac}" if frac else "")
+        whole, _, frac = f"{abs(shown):f}".partition(".")
+        if len(whole) > 3:
+            head, tail = whole[:-3], whole[-3:]
+            groups = []
+            while len(head) > 2:
+                groups.insert(0, head[-2:])
+                head = head[:-2]
+            if head:
+                groups.insert(0, head)
+            whole = ",".join(groups + [tail])
+        text = f"{sign}{whole}" + (f".{frac}" if frac else "")
     if symbol and code:
         return f"{sign}{currency(code).symbol}{text.lstrip('-')}"
     return text
+
+
+#: Decimal(1).scaleb(-n): the quantum of n decimal places, made once.
+_QUANTUM = {n: Decimal(1).scaleb(-n) for n in range(19)}
 
 
 class ScaledDecimal(TypeDecorator):

@@ -210,6 +210,11 @@ class AgedRow:
     def total(self) -> Decimal:
         return self.current + self.d1_30 + self.d31_60 + self.d61_90 + self.over_90 + self.credit
 
+    def __getitem__(self, bucket: str) -> Decimal:
+        """`row[bucket]`, as the report's template reads a bucket by name (Jinja tries an item
+        first: without this each of a page's ~1,500 cells raised and caught a TypeError)."""
+        return getattr(self, bucket)
+
 
 @dataclass
 class Aged:
