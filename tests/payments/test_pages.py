@@ -254,6 +254,8 @@ def test_ledger_statement_aged_and_overdue(app, client, shop):
     # Aged receivables: A paid; B (due 10 days ago) 2,000; C not due yet 800. Total = the control account.
     body = client.get("/payments/aged/customer").get_data(as_text=True)
     assert "2,800.00" in body and "✓" in body
+    # The row's link (built once for the page) is exactly the drill-down's URL for that day.
+    assert f'href="/payments/aged/customer/{shop["metro"]}?as_of={TODAY.isoformat()}"' in body
     body = client.get(f"/payments/aged/customer/{shop['metro']}").get_data(as_text=True)
     assert "2,000.00" in body and "800.00" in body
     r = client.post("/payments/aged/customer/export", data={"as_of": TODAY.isoformat(), "format": "csv"}, headers=HX)
