@@ -103,6 +103,8 @@ def test_permission_matrix(app, make_client, role):
         if role in PERMISSIONS[needed].roles:
             assert r.status_code != 403, f"{role} should reach {method} {url} ({needed})"
             assert r.status_code < 500
+            if method == "GET" and r.status_code == 200 and r.mimetype == "text/html":
+                assert not _nested_form(r.get_data(as_text=True)), f"{url} has a form inside a form"
         else:
             assert r.status_code == 403, f"{role} must not reach {method} {url} ({needed}): {r.status_code}"
         checked += 1
@@ -128,3 +130,32 @@ def test_member_views_need_an_active_membership(app, client):
     # Signed out everywhere at once: the old cookie no longer works.
     r = c.get("/home")
     assert r.status_code == 302 and "/login" in r.headers["Location"]
+
+
+def _nested_form(html: str) -> bool:
+    """Whether a <form> opens inside another: the browser drops the inner one, and its fields and
+    buttons then submit the outer form (an export's POST became the filters' GET, CSRF token in the
+    URL)."""
+    from html.parser import HTMLParser
+
+    class Forms(HTMLParser):
+        depth = 0
+        nested = False
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "form":
+                self.nested = self.nested or self.depth > 0
+                self.depth += 1
+
+        def handle_endtag(self, tag):
+            if tag == "form":
+                self.depth = max(0, self.depth - 1)
+
+    parser = Forms()
+    parser.feed(html)
+    return parser.nested
+
+
+def test_nested_form_check():
+    assert _nested_form('<form method="get"><input><form method="post"></form></form>')
+    assert not _nested_form('<form method="get"></form><form method="post"><button></button></form>')

@@ -2,6 +2,7 @@
 import re
 from datetime import date, timedelta
 from decimal import Decimal as D
+from pathlib import Path
 
 import sqlalchemy as sa
 from playwright.sync_api import expect
@@ -77,4 +78,13 @@ def test_a_payment_spread_fifo_over_three_invoices_at_390px(app, live_server, ne
     expect(desk.locator("table.aged tfoot")).to_contain_text("1,100.00")
     expect(desk.locator(".stat-note").first).to_contain_text("✓")
     shot(desk, "aged-receivables-desktop")
+    # Its CSV download: a job whose link holds the report (the buttons once sat inside the filter
+    # form, which the browser submitted instead).
+    desk.click("text=Download CSV")
+    link = desk.wait_for_selector("#export-slot a:has-text('Download')", timeout=30_000)
+    assert desk.url.endswith("/payments/aged/customer")
+    with desk.expect_download() as dl:
+        link.click()
+    csv_text = Path(dl.value.path()).read_text(encoding="utf-8-sig")
+    assert "Total" in csv_text and "1100" in csv_text.replace(",", "").replace(".00", "")
     assert not desk.js_errors, desk.js_errors
