@@ -125,6 +125,22 @@ def test_search_finds_what_ilike_finds(books, q):
             assert [r.id for r in queries.documents(f, TODAY)[0]] == _old_documents(f, TODAY)[:queries.PAGE], (q, status)
 
 
+@pytest.mark.parametrize("sort", ["date", "date_asc", "number", "total", "due"])
+def test_search_in_every_sort_and_page_finds_what_ilike_finds(books, sort):
+    """Every sort, a second page and a customer filter, through the search rows on PostgreSQL
+    (numbers, references and customers' names together) and ILIKE on SQLite."""
+    with tenant(books["org"]):
+        for q in ("inv-", "12-34", "metro", "po-45", "Café", "k-12"):
+            for status, page in (("", 1), ("", 2), ("overdue", 1), ("paid", 1)):
+                f = queries.DocFilter(q=q, status=status, sort=sort, page=page)
+                rows, more = queries.documents(f, TODAY)
+                expected = _old_documents(f, TODAY)
+                assert [r.id for r in rows] == expected[:queries.PAGE], (q, status, page)
+                assert more == (len(expected) > queries.PAGE)
+            f = queries.DocFilter(q=q, sort=sort, customer_id=books["customers"][2])
+            assert [r.id for r in queries.documents(f, TODAY)[0]] == _old_documents(f, TODAY)[:queries.PAGE]
+
+
 def test_literal_run_is_a_piece_every_match_contains():
     run = queries._literal_run
     assert run("INV-2026-27-00042") == "-2026-27-00042"

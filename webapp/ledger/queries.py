@@ -71,9 +71,13 @@ def _net(sums: dict, account_id: int) -> Decimal:
 
 
 def balance_of_role(role: str, as_of: date) -> Decimal:
-    """Debit − credit of a control account at the end of a day."""
-    acc = db.session.scalars(sa.select(Account).where(Account.role == role)).one()
-    return _net(_sums(None, as_of, acc.id), acc.id)
+    """Debit − credit of a control account at the end of a day (one statement: the account by its
+    role, and the sums of its days)."""
+    t = AccountDayBalance
+    acc = sa.select(Account.id).where(Account.role == role).scalar_subquery()
+    debit, credit = db.session.execute(sa.select(sa.func.sum(t.debit), sa.func.sum(t.credit))
+                                       .where(t.account_id == acc, t.date <= as_of)).one()
+    return (debit or ZERO) - (credit or ZERO)
 
 
 @dataclass
