@@ -181,3 +181,11 @@ def drain_jobs(app, timeout: float = 20) -> None:
 def form_values(html: str) -> dict:
     """Hidden input values of a page, by name (for tests that post forms)."""
     return dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', html))
+
+
+def app_on_sqlite_file(path):
+    """An app of its own on a new SQLite file (a migration test up- and downgrades it; the session's
+    database stays as it is)."""
+    from webapp import create_app
+    return create_app({"APP_ENV": "testing", "TESTING": True, "SECRET_KEY": SECRET, "REDIS_URL": None,
+                       "JOBS_SYNC": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})

@@ -226,10 +226,8 @@ def test_migration_fills_the_table_for_existing_products_and_goes_back(tmp_path)
     was checked by hand: the backfill reads one organization at a time, under row-level security."""
     from flask_migrate import downgrade, upgrade
 
-    from tests.conftest import SECRET
-    from webapp import create_app
-    app = create_app({"APP_ENV": "testing", "TESTING": True, "SECRET_KEY": SECRET, "REDIS_URL": None,
-                      "JOBS_SYNC": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'mig.db'}"})
+    from tests.conftest import app_on_sqlite_file
+    app = app_on_sqlite_file(tmp_path / 'mig.db')
     with app.app_context():
         upgrade()
         orgs = []

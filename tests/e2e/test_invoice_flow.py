@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import PHONE, shot
-from tests.factories import PASSWORD, create_org
+from tests.e2e.conftest import PHONE, shot, sign_in
+from tests.factories import create_org
 from tests.inventory.helpers import product, receive
 from tests.sales.helpers import customer
 from webapp.core.tenancy import tenant
@@ -34,11 +34,7 @@ def test_three_line_invoice_on_a_phone(app, live_server, new_page, tmp_path):
             customer("Metro Clinic", tax_id="29AAGCB7383J1Z4")
             db.session.commit()
     page = new_page(PHONE)
-    page.goto(live_server + "/login")
-    page.fill("#email", "phone-invoice@example.com")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/home$"))
+    sign_in(page, live_server, "phone-invoice@example.com")
     page.goto(live_server + "/sales/invoices")
     page.click("button:has-text('New invoice')")
     page.wait_for_url(re.compile(r"/sales/documents/\d+$"))
@@ -93,11 +89,7 @@ def test_a_quantity_typed_while_the_line_saves_is_kept_and_saved(app, live_serve
             customer("Metro Clinic")
             db.session.commit()
     page = new_page(PHONE)
-    page.goto(live_server + "/login")
-    page.fill("#email", "slow-line@example.com")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/home$"))
+    sign_in(page, live_server, "slow-line@example.com")
     page.goto(live_server + "/sales/invoices")
     page.click("button:has-text('New invoice')")
     page.wait_for_url(re.compile(r"/sales/documents/\d+$"))

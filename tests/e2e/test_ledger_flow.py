@@ -2,17 +2,8 @@
 import re
 from datetime import date
 
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import shot, sign_in
 from tests.factories import create_org, login  # noqa: F401
-from tests.factories import PASSWORD
-
-
-def _login(page, base, email):
-    page.goto(base + "/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/home$"))
 
 
 def _pick_account(row, text, label):
@@ -28,7 +19,7 @@ def test_journal_editor_and_reports(app, live_server, new_page, viewport):
     with app.app_context():
         create_org("Ledger Browser Co", email=f"gl-{label}@example.com", fiscal_year_start_month=4)
     page = new_page(size)
-    _login(page, live_server, f"gl-{label}@example.com")
+    sign_in(page, live_server, f"gl-{label}@example.com")
     page.goto(live_server + "/ledger/journals")
     page.fill("#date", date.today().isoformat())
     page.fill("#memo", "Owner's investment")
@@ -73,7 +64,7 @@ def test_an_amount_typed_while_the_line_saves_is_kept_and_saved(app, live_server
     with app.app_context():
         create_org("Slow Ledger Co", email="gl-slow@example.com", fiscal_year_start_month=4)
     page = new_page(PHONE)
-    _login(page, live_server, "gl-slow@example.com")
+    sign_in(page, live_server, "gl-slow@example.com")
     page.goto(live_server + "/ledger/journals")
     page.fill("#date", date.today().isoformat())
     page.fill("#memo", "Owner's investment")

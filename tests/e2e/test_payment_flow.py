@@ -7,8 +7,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import DESKTOP, PHONE, shot
-from tests.factories import PASSWORD, create_org
+from tests.e2e.conftest import DESKTOP, PHONE, shot, sign_in
+from tests.factories import create_org
 from tests.payments.helpers import customer, sale
 from webapp.core.tenancy import tenant
 from webapp.extensions import db
@@ -28,11 +28,7 @@ def test_a_payment_spread_fifo_over_three_invoices_at_390px(app, live_server, ne
                         for amount, days in ((1200, 45), (800, 30), (1500, 20), (600, 5))]
             db.session.commit()
     page = new_page(PHONE)
-    page.goto(live_server + "/login")
-    page.fill("#email", "pay-phone@example.com")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/home$"))
+    sign_in(page, live_server, "pay-phone@example.com")
     page.goto(live_server + "/payments/received")
     page.click("text=Receive a payment")
     page.wait_for_url(re.compile(r"/payments/new/in$"))
@@ -69,11 +65,7 @@ def test_a_payment_spread_fifo_over_three_invoices_at_390px(app, live_server, ne
 
     # On a desktop: the customer's ledger and the aged receivables agree.
     desk = new_page(DESKTOP)
-    desk.goto(live_server + "/login")
-    desk.fill("#email", "pay-phone@example.com")
-    desk.fill("#password", PASSWORD)
-    desk.click("button[type=submit]")
-    desk.wait_for_url(re.compile(r"/home$"))
+    sign_in(desk, live_server, "pay-phone@example.com")
     desk.goto(live_server + "/payments/aged/customer")
     expect(desk.locator("table.aged tfoot")).to_contain_text("1,100.00")
     expect(desk.locator(".stat-note").first).to_contain_text("✓")

@@ -6,8 +6,8 @@ from decimal import Decimal as D
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import DESKTOP, PHONE, shot
-from tests.factories import PASSWORD, add_member, create_org
+from tests.e2e.conftest import DESKTOP, PHONE, shot, sign_in
+from tests.factories import add_member, create_org
 from tests.inventory.helpers import product
 from tests.purchases.helpers import order, supplier
 from webapp.core.tenancy import tenant
@@ -42,11 +42,7 @@ def test_receive_a_purchase_order_by_scanning_at_390px(app, live_server, new_pag
         add_member(org_id, "storekeeper", email="store.ganesh@example.com")
 
     page = new_page(PHONE)
-    page.goto(live_server + "/login")
-    page.fill("#email", "store.ganesh@example.com")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/home$"))
+    sign_in(page, live_server, "store.ganesh@example.com")
     page.goto(live_server + "/purchases/receipts")
     page.locator(f".receive-row:has-text('{po_number}') button").click()
     page.wait_for_url(re.compile(r"/purchases/receipts/\d+$"))
@@ -99,11 +95,7 @@ def test_receive_a_purchase_order_by_scanning_at_390px(app, live_server, new_pag
 
     # The owner sees the backorder on the order, on a desktop.
     desk = new_page(DESKTOP)
-    desk.goto(live_server + "/login")
-    desk.fill("#email", "owner.ganesh@example.com")
-    desk.fill("#password", PASSWORD)
-    desk.click("button[type=submit]")
-    desk.wait_for_url(re.compile(r"/home$"))
+    sign_in(desk, live_server, "owner.ganesh@example.com")
     desk.goto(live_server + f"/purchases/documents/{po_id}")
     expect(desk.locator("table.match")).to_contain_text("8 to come")
     shot(desk, "purchase-order-match-desktop")

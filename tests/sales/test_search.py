@@ -112,10 +112,8 @@ def test_migration_fills_the_table_for_existing_documents_and_goes_back(tmp_path
     """0010 on its own SQLite file (the session's database stays as it is)."""
     from flask_migrate import downgrade, upgrade
 
-    from tests.conftest import SECRET
-    from webapp import create_app
-    app = create_app({"APP_ENV": "testing", "TESTING": True, "SECRET_KEY": SECRET, "REDIS_URL": None,
-                      "JOBS_SYNC": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'mig.db'}"})
+    from tests.conftest import app_on_sqlite_file
+    app = app_on_sqlite_file(tmp_path / 'mig.db')
     with app.app_context():
         upgrade()
         orgs = []

@@ -122,11 +122,11 @@ def _literal_run(text: str) -> str | None:
 _LETTERS = str.maketrans({c: "\x00" for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"})
 
 
-def _list_statement(f: DocFilter) -> sa.Select:
+def _list_statement(f: DocFilter, mode: str) -> sa.Select:
     """The statement of a list of this shape (kind, status, which filters, sort), built once per
     process with its values as parameters: building and hashing a statement costs more than
     running it."""
-    shape = (f.doc_type, f.status, bool(f.customer_id), bool(f.date_from), bool(f.date_to), _search_mode(f.q),
+    shape = (f.doc_type, f.status, bool(f.customer_id), bool(f.date_from), bool(f.date_to), mode,
              f.sort if f.sort in SORTS else "date")
     stmt = _statements.get(shape)
     if stmt is not None:
@@ -208,15 +208,15 @@ def documents(f: DocFilter, today: date) -> tuple[list[ListRow], bool]:
     page = max(1, min(f.page, 10_000))
     params = {"org_id": current_org_id(), "today": today, "customer_id": f.customer_id, "date_from": f.date_from,
               "date_to": f.date_to, "offset": (page - 1) * PAGE, "limit": PAGE + 1}
+    mode = _search_mode(f.q)
     if f.q:
         text = _search_text(f.q)
         params["like"] = "%" + text + "%"
-        mode = _search_mode(f.q)
         if mode == "token":
             params["prefix"], params["upper"] = search.bounds(text)
         elif mode == "run":
             params["run"] = "%" + _literal_run(text) + "%"
-    rows = db.session.connection().execute(_list_statement(f), params).all()
+    rows = db.session.connection().execute(_list_statement(f, mode), params).all()
     return [ListRow(r) for r in rows[:PAGE]], len(rows) > PAGE
 
 
