@@ -27,14 +27,14 @@ def bench_app(fresh: bool = True):
                       "REDIS_URL": None, "JOBS_SYNC": True, "TESTING": True, "PROPAGATE_TEST_ERRORS": True,
                       # As in production: the navigation's counts are reused for a minute (tests turn it off).
                       "NAV_COUNT_TTL": 60})
-    if fresh:
-        from flask_migrate import upgrade
-        from webapp.extensions import db
-        with app.app_context():
+    from flask_migrate import upgrade
+    with app.app_context():
+        if fresh:
+            from webapp.extensions import db
             with db.engine.begin() as conn:
                 conn.exec_driver_sql("DROP SCHEMA public CASCADE")
                 conn.exec_driver_sql("CREATE SCHEMA public")
-            upgrade()
+        upgrade()       # reused data: brought to the code's schema first (nothing to do when it is)
     # As wsgi.py does once the app is loaded: its long-lived objects out of the garbage collector's
     # generations (docs/performance.md, "Inventory").
     gc.collect()

@@ -17,7 +17,7 @@ from webapp.extensions import db
 from webapp.ledger.models import JournalEntry
 from webapp.orgs.models import Organization
 from webapp.parties.models import Party
-from webapp.payments import bp, queries
+from webapp.payments import aging, bp, queries
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -70,7 +70,7 @@ def enqueue_aged_export(kind: str, as_of: date, fmt: str):
 def aged_export(job, progress):
     p = job.params
     kind, as_of = p["kind"], date.fromisoformat(p["as_of"])
-    report = queries.aged(kind, as_of)
+    report = queries.aged(kind, as_of, kept=aging.ready(kind, as_of))
     headers = ["Code", "Customer" if kind == "customer" else "Supplier"] + \
         [queries.BUCKET_LABELS[b] for b in queries.BUCKETS] + ["Unallocated", "Total"]
     rows = [[r.code or "", r.name] + [getattr(r, b) for b in queries.BUCKETS] + [r.credit, r.total]
@@ -105,6 +105,8 @@ def overdue_check(job, progress):
     from webapp.core.mail import mail_configured, send_mail
     from webapp.orgs.models import Membership
     day = date.fromisoformat(job.params["day"])
+    for kind in aging.KINDS:
+        aging.ready(kind, day)       # the morning's job brings today's aged sums to the new day (committed)
     rows = queries.overdue_invoices(day)
     org = db.session.scalars(sa.select(Organization)).first()
     total = sum((d.amount_due for d in rows), start=0)

@@ -131,3 +131,43 @@ class Allocation(TenantScoped, db.Model):
     @property
     def active(self) -> bool:
         return self.unallocated_at is None
+
+
+class AgedDay(TenantScoped, db.Model):
+    """The day whose aged balances `AgedPartySum` holds, per organization and kind ("customer",
+    "supplier"); none (`as_of` NULL) until a report first needs them. See payments/aging.py.
+
+    Database triggers on sales_document and purchase_document lock this row (FOR KEY SHARE) before
+    they change the sums; bringing the sums to a new day locks it FOR UPDATE, so the two never
+    interleave."""
+
+    __tablename__ = "aged_day"
+    __org_index__ = False
+    __table_args__ = (
+        sa.PrimaryKeyConstraint("org_id", "kind"),
+        sa.CheckConstraint("kind IN ('customer', 'supplier')", name="kind"),
+    )
+
+    kind: Mapped[str] = mapped_column(sa.String(10))
+    as_of: Mapped[date | None]
+
+
+class AgedPartySum(TenantScoped, db.Model):
+    """A party's open invoices (or bills) by age at the end of its `AgedDay`: what the aged report
+    of today reads instead of adding up every open document. Kept by database triggers on every
+    change of a posted document; rebuilt from the documents when the day changes."""
+
+    __tablename__ = "aged_party_sum"
+    __org_index__ = False
+    __table_args__ = (
+        sa.PrimaryKeyConstraint("org_id", "kind", "party_id"),
+        sa.CheckConstraint("kind IN ('customer', 'supplier')", name="kind"),
+    )
+
+    kind: Mapped[str] = mapped_column(sa.String(10))
+    party_id: Mapped[int] = mapped_column(sa.ForeignKey("party.id"))
+    current: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+    d1_30: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+    d31_60: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+    d61_90: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+    over_90: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))

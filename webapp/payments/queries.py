@@ -14,6 +14,7 @@ from webapp.core.tenancy import current_org_id
 from webapp.extensions import db
 from webapp.ledger.models import Account, JournalEntry, JournalLine
 from webapp.parties.models import Party
+from webapp.payments import aging
 from webapp.payments.models import IN, POSTED, Allocation, Payment
 from webapp.payments.services import OpenItem, document_model
 from webapp.purchases.models import BILL, PurchaseDocument
@@ -232,12 +233,10 @@ def _outstanding_as_of(model, as_of: date):
 
     Today and later, the stored amount paid is the answer. For a past day: the total less the allocations
     dated on or before it and not undone by then; a document cancelled after it still counted."""
+    if as_of >= today():
+        return _outstanding_stored(model, as_of)
     party = _party_col(model)
     due = sa.func.coalesce(model.due_date, model.date)
-    if as_of >= today():
-        return (sa.select(model.id.label("doc_id"), party.label("party_id"), due.label("due"),
-                          (model.grand_total - model.amount_paid).label("outstanding"))
-                .where(model.org_id == current_org_id(), *_open(model), model.date <= as_of))
     col = Allocation.invoice_id if model is SalesDocument else Allocation.bill_id
     paid = (sa.select(col.label("doc_id"), sa.func.sum(Allocation.amount).label("paid"))
             .where(col.is_not(None), Allocation.date <= as_of,
@@ -251,6 +250,20 @@ def _outstanding_as_of(model, as_of: date):
             .where(model.org_id == current_org_id(), model.doc_type == _doc_type(model), model.date <= as_of,
                    sa.or_(model.status == POSTED, sa.and_(model.status == "cancelled", cancel.date > as_of)),
                    model.grand_total - sa.func.coalesce(paid.c.paid, 0) != 0))
+
+
+def _outstanding_stored(model, as_of: date):
+    """`_outstanding_as_of` from the stored amounts paid: right for today and later days (the rule
+    the triggers of payments/aging.py follow too)."""
+    return (sa.select(model.id.label("doc_id"), _party_col(model).label("party_id"),
+                      sa.func.coalesce(model.due_date, model.date).label("due"),
+                      (model.grand_total - model.amount_paid).label("outstanding"))
+            .where(model.org_id == current_org_id(), *_open(model), model.date <= as_of))
+
+
+def bucket_sums_stored(kind: str, as_of: date):
+    """Per party, the outstanding per age bucket from the stored amounts (payments.aging.refresh)."""
+    return _bucket_sums(_outstanding_stored(SalesDocument if kind == "customer" else PurchaseDocument, as_of), as_of)
 
 
 def _bucket_sums(open_docs, as_of: date):
@@ -300,7 +313,7 @@ def _credits_as_of(direction: str, as_of: date):
             .group_by(Payment.party_id))
 
 
-def aged(kind: str, as_of: date, *, page: int | None = None, per_page: int = 100) -> Aged:
+def aged(kind: str, as_of: date, *, page: int | None = None, per_page: int = 100, kept: bool = False) -> Aged:
     """Aged receivables ("customer") or payables ("supplier") at the end of a day. The total equals the
     control account that day: open documents by age, less the credits not allocated yet.
 
@@ -308,10 +321,14 @@ def aged(kind: str, as_of: date, *, page: int | None = None, per_page: int = 100
     last one if `page` is beyond it) is read; the totals and the count are always of all of them.
     One statement: the sums per party and age, the credits, the order, the page and the totals
     over all parties are worked out in the database, so a page of a report of thousands of
-    parties brings 100 rows to Python."""
+    parties brings 100 rows to Python.
+
+    `kept`: read the sums per party kept for the day (`payments.aging.ready(kind, as_of)` says when
+    they are) instead of adding up the open documents."""
     model = SalesDocument if kind == "customer" else PurchaseDocument
     direction = IN if kind == "customer" else "out"
-    stmt = _aged_statement(model, direction, as_of)
+    sums = aging.sums(kind, as_of) if kept else _bucket_sums(_outstanding_as_of(model, as_of), as_of)
+    stmt = _aged_statement(sums, direction, as_of)
     per_page = max(1, per_page)
     if page is not None:
         page = max(1, page)
@@ -324,13 +341,15 @@ def aged(kind: str, as_of: date, *, page: int | None = None, per_page: int = 100
     else:
         rows = _aged_rows(stmt)
     if not rows:
+        if kept:      # nothing owed, or the kept sums were of another day by then: add up to be sure
+            return aged(kind, as_of, page=page, per_page=per_page)
         return Aged(kind, as_of, [], AgedRow(0, "Total"), 0, 1, 1)
     count, totals = rows[0][1], rows[0][2]
     return Aged(kind, as_of, [r for r, _, _ in rows], totals, count, page or 1,
                 max(1, -(-count // per_page)) if page is not None else 1)
 
 
-def _aged_statement(model, direction: str, as_of: date) -> sa.Select:
+def _aged_statement(sums: sa.Select, direction: str, as_of: date) -> sa.Select:
     org_id = current_org_id()
     if db.session.get_bind().dialect.name == "postgresql":
         def plain(col):
@@ -338,7 +357,7 @@ def _aged_statement(model, direction: str, as_of: date) -> sa.Select:
     else:
         def plain(col):
             return col                                               # scaled integers: the column type reads them
-    s = _bucket_sums(_outstanding_as_of(model, as_of), as_of).subquery("s")
+    s = sums.subquery("s")
     c = _credits_as_of(direction, as_of).subquery("c")
     c_party, c_amount = c.c
     zero = sa.literal(0)

@@ -11,7 +11,7 @@ from webapp.core.permissions import allowed, requires
 from webapp.core.tenancy import get_or_404
 from webapp.ledger.queries import balance_of_role, fiscal_year_of
 from webapp.parties.models import Party
-from webapp.payments import bp, queries
+from webapp.payments import aging, bp, queries
 from webapp.payments.forms import ConfirmForm
 
 KINDS = {"customer": {"role": "receivables", "title": "Aged receivables", "party": "Customer",
@@ -95,7 +95,8 @@ def aged(kind: str):
     # The totals are the whole report's; the table shows one page of parties (the most overdue first),
     # the export every one of them.
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), 1_000_000)
-    report = queries.aged(kind, as_of, page=page, per_page=AGED_PAGE)
+    # Today's report reads the sums kept per party (the first report of a day brings them to it).
+    report = queries.aged(kind, as_of, page=page, per_page=AGED_PAGE, kept=aging.ready(kind, as_of))
     control = balance_of_role(k["role"], as_of)
     return render("payments/aged.html", report=report, rows=report.rows, page=report.page, pages=report.pages,
                   first=(report.page - 1) * AGED_PAGE, kind=kind, k=k, as_of=as_of, buckets=queries.BUCKETS,
