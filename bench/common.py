@@ -128,6 +128,11 @@ LEDGER_CHECKS = {
                    GROUP BY account_id, date)
         SELECT count(*) FROM l FULL JOIN account_day_balance b ON b.account_id = l.account_id AND b.date = l.date
         WHERE coalesce(l.d, 0) <> coalesce(b.debit, 0) OR coalesce(l.c, 0) <> coalesce(b.credit, 0)""",
+    "party balances equal the journal lines": """
+        WITH l AS (SELECT account_id, party_id, sum(debit) AS d, sum(credit) AS c FROM journal_line
+                   WHERE party_id IS NOT NULL GROUP BY account_id, party_id)
+        SELECT count(*) FROM l FULL JOIN party_balance b ON b.account_id = l.account_id AND b.party_id = l.party_id
+        WHERE coalesce(l.d, 0) <> coalesce(b.debit, 0) OR coalesce(l.c, 0) <> coalesce(b.credit, 0)""",
 }
 
 STOCK_CHECKS = {

@@ -1,7 +1,8 @@
 """Property-based: random posts and reversals keep the books consistent.
 
 After every step: the trial balance is exactly zero; the day balances equal
-the journal lines, account by account; the balance sheet balances; the P&L's
+the journal lines, account by account; the party balances equal them, account
+and party by party (lines with and without a party, reversals); the balance sheet balances; the P&L's
 net profit equals the balance sheet's current-year earnings; and the trial
 balance's closing column agrees with the balance sheet.
 """
@@ -12,11 +13,12 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tests.factories import VAT_VN, create_org
+from tests.sales.helpers import customer
 from webapp.core.errors import DomainError
 from webapp.core.tenancy import tenant
 from webapp.extensions import db
 from webapp.ledger import queries, services
-from webapp.ledger.models import AccountDayBalance, JournalLine
+from webapp.ledger.models import AccountDayBalance, JournalLine, PartyBalance
 from webapp.ledger.services import Line
 
 START = date(2025, 1, 1)
@@ -43,6 +45,13 @@ def check_books(as_of: date):
         sa.select(AccountDayBalance.account_id, sa.func.sum(AccountDayBalance.debit),
                   sa.func.sum(AccountDayBalance.credit)).group_by(AccountDayBalance.account_id))))
     assert lines == days
+    # Party balances (kept by a trigger on journal_line) are exactly the lines with a party.
+    by_party = {(a, p): (d, c) for a, p, d, c in db.session.execute(
+        sa.select(JournalLine.account_id, JournalLine.party_id, sa.func.sum(JournalLine.debit),
+                  sa.func.sum(JournalLine.credit)).where(JournalLine.party_id.is_not(None))
+        .group_by(JournalLine.account_id, JournalLine.party_id))}
+    kept = {(b.account_id, b.party_id): (b.debit, b.credit) for b in db.session.scalars(sa.select(PartyBalance))}
+    assert kept == by_party
     total_d = sum((d for d, c in lines.values()), D(0))
     total_c = sum((c for d, c in lines.values()), D(0))
     assert total_d == total_c
@@ -63,14 +72,16 @@ def run(app, org_kwargs, ops):
         org_id, _ = create_org(**org_kwargs)
         with tenant(org_id):
             postable = queries.postable_accounts(limit=1000)
+            parties = [None, customer("Party A").id, customer("Party B").id]
             posted = []
             last = START
             for kind, day, lines_or_pick, pick in ops:
                 if kind == "post":
                     d = START + timedelta(days=day)
-                    lines = [Line(postable[i % len(postable)], debit=amt) for i, amt in lines_or_pick]
+                    lines = [Line(postable[i % len(postable)], debit=amt, party_id=parties[i % 3])
+                             for i, amt in lines_or_pick]
                     total = sum((l.debit for l in lines), D(0))
-                    lines.append(Line(postable[pick % len(postable)], credit=total))
+                    lines.append(Line(postable[pick % len(postable)], credit=total, party_id=parties[pick % 3]))
                     posted.append(services.post_entry(date=d, memo="p", lines=lines, source_type="test"))
                 elif posted:
                     target = posted[lines_or_pick % len(posted)]

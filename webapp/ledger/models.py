@@ -145,6 +145,24 @@ class AccountDayBalance(TenantScoped, db.Model):
     credit: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
 
 
+class PartyBalance(TenantScoped, db.Model):
+    """Debits and credits posted to one account for one party, all dates: what a customer owes
+    (the credit check of every posting, the customer list and page) without adding up the
+    party's whole history of lines. Kept by database triggers on journal_line (migration 0012),
+    in the inserting statement; `test_party_balances` proves it equals the lines."""
+
+    __tablename__ = "party_balance"
+    __org_index__ = False
+    __table_args__ = (
+        sa.PrimaryKeyConstraint("org_id", "account_id", "party_id"),
+    )
+
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("account.id"))
+    party_id: Mapped[int]              # as journal_line.party_id
+    debit: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+    credit: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+
+
 DRAFT, POSTED, REVERSED = "draft", "posted", "reversed"
 MANUAL, OPENING = "manual", "opening"
 

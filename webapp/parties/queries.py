@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from webapp.core.money import ZERO
 from webapp.extensions import db
-from webapp.ledger.models import Account, JournalLine
+from webapp.ledger.models import Account, PartyBalance
 from webapp.parties.models import Party
 
 PAGE = 50
@@ -55,12 +55,12 @@ def balances(party_ids: list[int], role: str = "receivables") -> dict[int, Decim
     """What each party owes (receivables, debit − credit) or is owed (payables, credit − debit)."""
     if not party_ids:
         return {}
-    # The control account in the same statement (a posting asks this on its way: one round trip).
+    # The control account in the same statement (a posting asks this on its way: one round trip);
+    # the sums of the party's lines kept as they are posted (ledger.models.PartyBalance).
     acc = sa.select(Account.id).where(Account.role == role).scalar_subquery()
     rows = db.session.execute(
-        sa.select(JournalLine.party_id, sa.func.sum(JournalLine.debit), sa.func.sum(JournalLine.credit))
-        .where(JournalLine.account_id == acc, JournalLine.party_id.in_(party_ids))
-        .group_by(JournalLine.party_id)).all()
+        sa.select(PartyBalance.party_id, PartyBalance.debit, PartyBalance.credit)
+        .where(PartyBalance.account_id == acc, PartyBalance.party_id.in_(party_ids))).all()
     out = {pid: ZERO for pid in party_ids}
     for pid, d, c in rows:
         out[pid] = (d - c) if role == "receivables" else (c - d)
