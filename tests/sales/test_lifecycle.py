@@ -112,6 +112,18 @@ def test_post_twice_posts_once(shop):
         JournalEntry.source_type == "invoice")) == 1
 
 
+def test_an_invoice_of_nothing_to_pay_is_paid_and_never_overdue(shop):
+    """Free goods (a 100 % discount): posted, its stock issued at cost, and paid, since nothing is owed."""
+    from webapp.payments import queries as payments_queries
+    doc = invoice(shop["metro"], (shop["dolo"], 2, "32.00", "100"), on=date(2026, 5, 10), post=True)
+    assert (doc.grand_total, doc.status, doc.payment_status) == (0, POSTED, "paid")
+    entry = db.session.get(JournalEntry, doc.entry_id)
+    assert lines_of(entry) == [("1300", 0, D("43.00")), ("5100", D("43.00"), 0)]   # cost of the free strips
+    assert not doc.overdue_on(date(2026, 12, 31)) and payments_queries.overdue_count(date(2026, 12, 31)) == 0
+    assert payments_queries.open_items(shop["metro"], "in") == []
+    assert balance_of_role("receivables", date(2026, 5, 31)) == 0
+
+
 @pytest.mark.parametrize("policy,raises", [("block", True), ("warn", False), ("off", False)])
 def test_credit_limit_policy(shop, policy, raises):
     from webapp.orgs.queries import current_organization

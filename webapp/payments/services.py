@@ -59,6 +59,8 @@ def _what(direction: str) -> str:
 
 
 def _status(paid: Decimal, total: Decimal) -> str:
+    if total <= 0:
+        return PAID           # nothing to pay (a free sample, a 100 % discount)
     if paid <= 0:
         return UNPAID
     return PAID if paid >= total else PARTLY_PAID

@@ -24,7 +24,7 @@ from webapp.ledger.models import Account, JournalEntry
 from webapp.ledger.services import Line, check_open, post_entry, reverse_entry
 from webapp.orgs.queries import current_organization
 from webapp.parties.models import Party
-from webapp.purchases.models import (BILL, BILLED, CANCELLED, DRAFT, ORDER, PARTLY_RECEIVED, POSTED, RECEIVED, SENT,
+from webapp.purchases.models import (BILL, BILLED, CANCELLED, DRAFT, ORDER, PAID, PARTLY_RECEIVED, POSTED, RECEIVED, SENT,
                                      UNPAID, Attachment, GoodsReceipt, GoodsReceiptLine, PurchaseDocument,
                                      PurchaseLine)
 
@@ -558,7 +558,8 @@ def post_bill(doc: PurchaseDocument, version: int | None = None) -> PurchaseDocu
     entry = post_entry(date=doc.date, memo=f"Bill {number} — {doc.supplier.name} ({doc.supplier_reference})",
                        lines=ledger, source_type="bill", source_id=doc.id, source_number=number)
     with audit.action("bill.post"):
-        doc.number, doc.status, doc.payment_status, doc.entry_id = number, POSTED, UNPAID, entry.id
+        doc.number, doc.status, doc.payment_status, doc.entry_id = (
+            number, POSTED, UNPAID if doc.grand_total > 0 else PAID, entry.id)   # a zero bill: nothing to pay
         doc.tax_difference = tax_diff
         doc.rounding += round_off
         doc.grand_total = payable

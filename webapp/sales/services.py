@@ -33,8 +33,8 @@ from webapp.ledger.services import Line, check_open, post_entry, reverse_entry
 from webapp.orgs.queries import current_organization
 from webapp.parties.models import Party
 from webapp.parties.queries import balance as party_balance
-from webapp.sales.models import (CANCELLED, CONFIRMED, DRAFT, INVOICE, INVOICED, ORDER, PARTLY_INVOICED, POSTED,
-                                 QUOTE, UNPAID, SalesDocument, SalesLine)
+from webapp.sales.models import (CANCELLED, CONFIRMED, DRAFT, INVOICE, INVOICED, ORDER, PAID, PARTLY_INVOICED,
+                                 POSTED, QUOTE, UNPAID, SalesDocument, SalesLine)
 
 TAX_ACCOUNTS = {"CGST": "output_cgst", "SGST": "output_sgst", "IGST": "output_igst", "VAT": "output_vat"}
 SERIES = {QUOTE: "quote", ORDER: "sales_order", INVOICE: "invoice"}
@@ -332,7 +332,8 @@ def post_invoice(doc: SalesDocument, *, version: int | None = None, allow_expire
         entry = post_entry(date=doc.date, memo=f"Invoice {number} — {doc.customer.name}", lines=ledger_lines,
                            source_type="invoice", source_id=doc.id, source_number=number)
     with audit.action("invoice.post"):
-        doc.number, doc.status, doc.payment_status = number, POSTED, UNPAID
+        # Nothing to pay (free goods, a 100 % discount): paid, never overdue.
+        doc.number, doc.status, doc.payment_status = number, POSTED, UNPAID if doc.grand_total > 0 else PAID
         doc.entry_id = entry.id if entry else None
         doc.due_date = doc.due_date or doc.date + timedelta(days=doc.customer.payment_terms_days)
         doc.customer_snapshot = _snapshot(doc.customer)
