@@ -20,6 +20,8 @@ from webapp.inventory.models import StockMove
 from webapp.inventory.queries import on_hand_by_product
 from webapp.ledger.models import JournalEntry
 from webapp.ledger.queries import balance_of_role
+from webapp.catalog.models import Product
+from webapp.parties.models import Party
 from webapp.purchases import services
 from webapp.purchases.models import Attachment, GoodsReceipt, GoodsReceiptLine, PurchaseDocument
 
@@ -376,3 +378,31 @@ def test_the_over_receipt_setting(app, client, shop):
     login(client, "store@example.com")
     assert client.post("/stock/settings", data={"allow_over_receipt": ""}).status_code == 403
     assert client.get("/purchases/receipts").status_code == 200
+
+
+def test_whoever_sends_orders_cancels_them_and_only_who_posts_bills_cancels_a_bill(app, make_client, shop):
+    """A storekeeper drafts and sends orders, so cancels one; a posted bill (a journal to reverse)
+    is cancelled only by a role that posts bills."""
+    from tests.payments.helpers import bill
+    with app.app_context(), tenant(shop["org"]):
+        cipla = db.session.get(Party, shop["cipla"])
+        sent = order(cipla, (db.session.get(Product, shop["soap"]), 5, "38.00")).id
+        posted = bill(cipla, 1000, date(2026, 5, 6)).id
+        db.session.commit()
+        add_member(shop["org"], "storekeeper", email="store@example.com")
+        add_member(shop["org"], "accountant", email="accounts@example.com")
+    store, accounts = make_client(), make_client()
+    login(store, "store@example.com")
+    login(accounts, "accounts@example.com")
+    page = store.get(f"/purchases/documents/{posted}").get_data(as_text=True)
+    assert "Cancel this bill" not in page
+    r = store.post(f"/purchases/documents/{posted}/cancel", data={"reason": "Wrong supplier", "date": "2026-05-07"})
+    assert r.status_code == 403
+    assert "Cancel this order" in store.get(f"/purchases/documents/{sent}").get_data(as_text=True)
+    r = store.post(f"/purchases/documents/{sent}/cancel", data={"reason": "Supplier out of stock"})
+    assert r.status_code == 303
+    r = accounts.post(f"/purchases/documents/{posted}/cancel", data={"reason": "Wrong supplier", "date": "2026-05-07"})
+    assert r.status_code == 303
+    with app.app_context(), tenant(shop["org"]):
+        assert {d.id: d.status for d in db.session.scalars(sa.select(PurchaseDocument).where(
+            PurchaseDocument.id.in_([sent, posted])))} == {sent: "cancelled", posted: "cancelled"}

@@ -77,7 +77,7 @@ PERMISSIONS: dict[str, Permission] = {
     "sales.cancel": _p("Cancel posted invoices", OWNER, ACCOUNTANT),
     # Purchasing
     "purchases.view": _p("See purchase orders, receipts and bills", OWNER, ACCOUNTANT, STOREKEEPER),
-    "purchases.order": _p("Draft and send purchase orders", OWNER, ACCOUNTANT, STOREKEEPER),
+    "purchases.order": _p("Draft, send and cancel purchase orders", OWNER, ACCOUNTANT, STOREKEEPER),
     "purchases.receive": _p("Receive goods", OWNER, STOREKEEPER),
     "purchases.bill": _p("Record and post supplier bills", OWNER, ACCOUNTANT),
     # Payments

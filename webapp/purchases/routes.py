@@ -1,7 +1,7 @@
 """Purchase orders and supplier bills: lists, the shared line editor, send, post, cancel, match."""
 from __future__ import annotations
 
-from flask import abort, flash, make_response, redirect, request, url_for
+from flask import abort, flash, g, make_response, redirect, request, url_for
 
 from webapp.catalog.models import Product
 from webapp.core.clock import today
@@ -9,7 +9,7 @@ from webapp.core.errors import DomainError
 from webapp.core.exports import safe_filename
 from webapp.core.forms import form_error
 from webapp.core.htmx import render, render_fragment
-from webapp.core.permissions import requires
+from webapp.core.permissions import allowed, requires
 from webapp.core.tenancy import get_or_404
 from webapp.core.trade import LineUrls, LineValues
 from webapp.ledger.models import Account
@@ -225,10 +225,12 @@ def post(doc_id: int):
 
 
 @bp.route("/documents/<int:doc_id>/cancel", methods=["POST"])
-@requires("purchases.bill")
+@requires("purchases.order")
 def cancel(doc_id: int):
-    """Cancel a posted bill (unpaid) or an open order."""
+    """Cancel a posted bill (unpaid; whoever posts bills) or an open order (whoever sends orders)."""
     doc = get_or_404(PurchaseDocument, doc_id)
+    if doc.doc_type == BILL and not allowed(g.role, "purchases.bill"):
+        abort(403)
     form = CancelForm()
     if form.validate_on_submit():
         try:
