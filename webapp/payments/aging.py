@@ -68,7 +68,7 @@ def refresh(kind: str, day: date, *, force: bool = False, wait: str | None = Non
     """Rebuild the kind's sums for the end of `day` from the documents (PostgreSQL only). Returns
     whether it did: not when they already are of that day (unless `force`). `wait`: give up after
     that long (a PostgreSQL interval such as "2s") waiting for the postings in flight."""
-    from webapp.payments.queries import bucket_sums_stored
+    from webapp.payments.queries import BUCKETS, bucket_sums_stored
     if kind not in KINDS:
         raise ValueError(kind)
     if not _postgres():
@@ -91,9 +91,9 @@ def refresh(kind: str, day: date, *, force: bool = False, wait: str | None = Non
     sums = AgedPartySum.__table__
     conn.execute(sa.delete(sums).where(sums.c.org_id == org_id, sums.c.kind == kind))
     s = bucket_sums_stored(kind, day).subquery()
-    buckets = [s.c[b] for b in ("current", "d1_30", "d31_60", "d61_90", "over_90")]
+    buckets = [s.c[b] for b in BUCKETS]
     conn.execute(sums.insert().from_select(
-        ["org_id", "kind", "party_id", "current", "d1_30", "d31_60", "d61_90", "over_90"],
+        ["org_id", "kind", "party_id", *BUCKETS],
         sa.select(sa.literal(org_id, sa.BigInteger), sa.literal(kind), s.c.party_id, *buckets)
         .where(s.c.party_id.is_not(None), sa.or_(*(b != 0 for b in buckets)))))
     conn.execute(sa.update(AgedDay.__table__).where(AgedDay.org_id == org_id, AgedDay.kind == kind)
