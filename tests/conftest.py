@@ -183,6 +183,37 @@ def form_values(html: str) -> dict:
     return dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', html))
 
 
+def backfill_round_trip(path, *, before: str, table: str, seed, check, orgs: int = 2) -> None:
+    """A migration's backfill, on an app of its own on a new SQLite file: migrate to the head, give
+    `orgs` organizations data (`seed(n)` inside each one, committed), go back to revision `before`
+    (`table` is gone), up again, and `check(n)` inside each organization (rolled back after)."""
+    from flask_migrate import downgrade, upgrade
+
+    import sqlalchemy as sa
+    from tests.factories import create_org
+    from webapp.core.tenancy import tenant
+    app = app_on_sqlite_file(path)
+    with app.app_context():
+        upgrade()
+        ids = []
+        for n in range(orgs):
+            org_id, _ = create_org(f"Mig {n}", email=f"mig{n}@example.com")
+            with tenant(org_id):
+                seed(n)
+                db.session.commit()
+            ids.append(org_id)
+        db.session.remove()
+        downgrade(revision=before)
+        assert table not in sa.inspect(db.engine).get_table_names()
+        upgrade()
+        for n, org_id in enumerate(ids):
+            with tenant(org_id):
+                check(n)
+                db.session.rollback()
+        db.session.remove()
+        db.engine.dispose()
+
+
 def app_on_sqlite_file(path):
     """An app of its own on a new SQLite file (a migration test up- and downgrades it; the session's
     database stays as it is)."""

@@ -12,7 +12,7 @@ from webapp.catalog import search
 from webapp.catalog import services as catalog
 from webapp.catalog.models import Product, ProductSearch
 from webapp.core.errors import DomainError
-from webapp.core.tenancy import tenant
+from webapp.core.tenancy import current_org_id, tenant
 from webapp.extensions import db
 from webapp.inventory import queries
 
@@ -224,25 +224,14 @@ def test_tokens():
 def test_migration_fills_the_table_for_existing_products_and_goes_back(tmp_path):
     """0009 on its own SQLite file (the session's database stays as it is); on PostgreSQL the same
     was checked by hand: the backfill reads one organization at a time, under row-level security."""
-    from flask_migrate import downgrade, upgrade
+    from tests.conftest import backfill_round_trip
 
-    from tests.conftest import app_on_sqlite_file
-    app = app_on_sqlite_file(tmp_path / 'mig.db')
-    with app.app_context():
-        upgrade()
-        orgs = []
-        for n in range(2):
-            org, _ = create_org(f"Mig {n}", email=f"mig{n}@example.com")
-            with tenant(org):
-                for name in ("Café Ünïcode", "Noodles Masala 70 g", f"Org {n} only"):
-                    product(name)
-                db.session.commit()
-            orgs.append(org)
-        db.session.remove()
-        downgrade(revision="0008_sales_list_index")
-        assert "product_search" not in sa.inspect(db.engine).get_table_names()
-        upgrade()
-        for org in orgs:
-            assert _rows(org) == _expected(org) and len(_rows(org)) > 20
-        db.session.remove()
-        db.engine.dispose()
+    def seed(n):
+        for name in ("Café Ünïcode", "Noodles Masala 70 g", f"Org {n} only"):
+            product(name)
+
+    def check(n):
+        org = current_org_id()
+        assert _rows(org) == _expected(org) and len(_rows(org)) > 20
+    backfill_round_trip(tmp_path / "mig.db", before="0008_sales_list_index", table="product_search",
+                        seed=seed, check=check)

@@ -50,31 +50,17 @@ def test_a_customer_s_balance_follows_invoices_payments_and_cancellations(app):
 
 def test_migration_adds_up_existing_lines_and_goes_back(tmp_path):
     """0012 on its own SQLite file (the session's database stays as it is)."""
-    from flask_migrate import downgrade, upgrade
+    from tests.conftest import backfill_round_trip
 
-    from tests.conftest import app_on_sqlite_file
-    app = app_on_sqlite_file(tmp_path / "mig.db")
-    with app.app_context():
-        upgrade()
-        orgs = []
-        for n in range(2):
-            org, _ = create_org(f"Mig {n}", email=f"pb{n}@example.com")
-            with tenant(org):
-                c = customer(name=f"Customer {n}")
-                inv = sale(c, 100 * (n + 1), DAY)
-                receive(c, 30, DAY, [(inv, 30)])
-                db.session.commit()
-            orgs.append(org)
-        db.session.remove()
-        downgrade(revision="0011_aged_party_sum")
-        assert "party_balance" not in sa.inspect(db.engine).get_table_names()
-        upgrade()
-        for n, org in enumerate(orgs):
-            with tenant(org):
-                kept = _kept()
-                assert kept == _lines_by_party() and len(kept) == 1      # receivables, the customer
-                ((_, c_id),) = kept
-                assert balances([c_id]) == {c_id: D(100 * (n + 1) - 30)}
-                db.session.rollback()
-        db.session.remove()
-        db.engine.dispose()
+    def seed(n):
+        c = customer(name=f"Customer {n}")
+        inv = sale(c, 100 * (n + 1), DAY)
+        receive(c, 30, DAY, [(inv, 30)])
+
+    def check(n):
+        kept = _kept()
+        assert kept == _lines_by_party() and len(kept) == 1      # receivables, the customer
+        ((_, c_id),) = kept
+        assert balances([c_id]) == {c_id: D(100 * (n + 1) - 30)}
+    backfill_round_trip(tmp_path / "mig.db", before="0011_aged_party_sum", table="party_balance",
+                        seed=seed, check=check)
