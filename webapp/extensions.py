@@ -64,3 +64,9 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 htmx = Htmx()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def on_postgres() -> bool:
+    """Whether the session's database is PostgreSQL (SQLite otherwise): for the statements
+    written for one of them (unnest, ON CONFLICT forms, row-level security, triggers)."""
+    return db.session.get_bind().dialect.name == "postgresql"

@@ -19,6 +19,7 @@ from webapp.core.tenancy import tenant
 from webapp.extensions import db
 from webapp.ledger.models import Account, JournalLine
 from webapp.ledger.queries import balance_of_role
+from webapp.parties.queries import balances
 from webapp.payments import aging, queries, services
 from webapp.payments.models import Allocation, Payment
 from webapp.purchases.models import PurchaseDocument
@@ -67,7 +68,6 @@ def check(on: date):
             ledger[party_id] += sign * (debit - credit)
         assert {k: v for k, v in ledger.items() if v} == {k: v for k, v in open_by_party.items() if v}
         # What a posting's credit check reads (the sums kept by the trigger on journal_line).
-        from webapp.parties.queries import balances
         owed = balances(list(ledger), role)
         assert {k: v for k, v in owed.items() if v} == {k: v for k, v in ledger.items() if v}
         control = sign * balance_of_role(role, on)

@@ -34,7 +34,7 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-from webapp.extensions import db
+from webapp.extensions import db, on_postgres
 
 #: Query words beyond this many are ignored (each one is a join).
 MAX_WORDS = 6
@@ -100,6 +100,6 @@ def reindex(products: Iterable, *, new: bool = False) -> None:
 def starts(column, prefix):
     """`column` starts with `prefix`: `starts_with` on PostgreSQL (leakproof, so an index range under
     row-level security); on SQLite a comparison of the first characters."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgres():
         return sa.func.starts_with(column, prefix)
     return sa.func.substr(column, 1, sa.func.length(prefix)) == prefix

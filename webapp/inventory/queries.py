@@ -17,7 +17,7 @@ from webapp.catalog import search
 from webapp.catalog.models import STOCKED, Product, ProductSearch
 from webapp.core.money import ZERO, Money, Quantity
 from webapp.core.tenancy import current_org_id
-from webapp.extensions import db
+from webapp.extensions import db, on_postgres
 from webapp.inventory.models import Batch, Location, ProductStock, StockBalance, StockMove
 
 
@@ -231,7 +231,7 @@ def _valued(as_of: date, category: str | None, include_zero: bool):
     ps = ProductStock
     # Only adding and subtracting: exact on both databases (see core/money.py). PostgreSQL
     # returns NUMERIC(18, 3) as Decimal already; SQLite's scaled integers need the column type.
-    postgres = db.session.get_bind().dialect.name == "postgresql"
+    postgres = on_postgres()
     qty = sa.type_coerce(sa.func.coalesce(ps.pool_quantity - ps.backlog_quantity, 0)
                          - sa.func.coalesce(later.c.quantity, 0),
                          sa.Numeric(18, 3, asdecimal=True) if postgres else Quantity())

@@ -30,7 +30,7 @@ from webapp.core import audit
 from webapp.core.errors import DomainError
 from webapp.core.money import MAX_AMOUNT, ZERO, currency
 from webapp.core.tx import atomic
-from webapp.extensions import db
+from webapp.extensions import db, on_postgres
 from webapp.inventory.models import (ADJUSTMENT_IN, ADJUSTMENT_OUT, INBOUND, ISSUE, MOVE_KINDS, OPENING,
                                      OUTBOUND, RECEIPT, RETURN_IN, RETURN_OUT, REVALUATION, TRANSFER, WRITE_OFF,
                                      Batch, CostLayer, Location, ProductStock, StockBalance, StockMove)
@@ -167,7 +167,7 @@ def _lock_pools(product_ids: list[int]) -> dict[int, ProductStock]:
     if missing:
         table = ProductStock.__table__
         org_id = current_organization().id
-        insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        insert = postgresql.insert if on_postgres() else sqlite.insert
         # executemany of one cached statement (a multi-row VALUES is compiled afresh on every call)
         db.session.execute(insert(table).on_conflict_do_nothing(index_elements=["org_id", "product_id"]),
                            [{"org_id": org_id, "product_id": pid} for pid in sorted(missing)])
@@ -256,7 +256,7 @@ def _take_balances(takes: list[_Take], *, allow_negative: bool) -> None:
     t = StockBalance.__table__
     org_id = current_organization().id
     keys = sorted(wanted, key=lambda k: (k[0], k[2], k[1] or 0))
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgres():
         done = {tuple(r) for r in db.session.execute(_TAKE_PG, {
             "org_id": org_id, "product_ids": [k[0] for k in keys], "batch_ids": [k[1] for k in keys],
             "location_ids": [k[2] for k in keys], "quantities": [wanted[k] for k in keys]})}
@@ -296,7 +296,7 @@ def _add_to_balances(deltas: dict[tuple[int, int | None, int], Decimal]) -> None
         return
     t = StockBalance.__table__
     org_id = current_organization().id
-    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = postgresql.insert if on_postgres() else sqlite.insert
     rows = [{"org_id": org_id, "product_id": pid, "batch_id": bid, "location_id": loc, "quantity": qty}
             for (pid, bid, loc), qty in sorted(deltas.items(), key=lambda kv: (kv[0][0], kv[0][2], kv[0][1] or 0))]
     db.session.execute(insert(t).on_conflict_do_update(

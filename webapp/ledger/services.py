@@ -21,7 +21,7 @@ from webapp.core import audit, numbering
 from webapp.core.errors import DomainError, StaleData
 from webapp.core.money import MAX_AMOUNT, ZERO, currency, format_amount
 from webapp.core.tx import atomic
-from webapp.extensions import db
+from webapp.extensions import db, on_postgres
 from webapp.ledger.chart import template_for
 from webapp.ledger.models import (ACCOUNT_TYPES, DRAFT, MANUAL, OPENING, POSTED, REVERSED, Account,
                                   AccountDayBalance, JournalEntry, JournalLine, ManualJournal,
@@ -230,7 +230,7 @@ def post_entry(*, date: date, memo: str, lines: list[Line], source_type: str,
         totals = day[acc.id]
         totals[0] += line.debit or ZERO
         totals[1] += line.credit or ZERO
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgres():
         _write_lines_and_days_pg(org.id, entry.id, date, rows, day)
     else:
         # Core, not the ORM's bulk insert: that splits the rows into one statement per set of

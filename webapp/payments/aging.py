@@ -28,14 +28,10 @@ from sqlalchemy.exc import OperationalError
 from webapp.core.clock import today
 from webapp.core.tenancy import current_org_id
 from webapp.core.tx import atomic
-from webapp.extensions import db
+from webapp.extensions import db, on_postgres
 from webapp.payments.models import AgedDay, AgedPartySum
 
 KINDS = ("customer", "supplier")
-
-
-def _postgres() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
 
 
 #: How long the first report of a day waits for the postings in flight before it adds up the
@@ -48,7 +44,7 @@ def ready(kind: str, as_of: date) -> bool:
     bringing them to today if they are of another day. A rebuild is committed at once, in its own
     short transaction (a GET request or a reading job would roll it back): call this before
     anything else is written."""
-    if as_of != today() or not _postgres():
+    if as_of != today() or not on_postgres():
         return False
     day = db.session.scalar(sa.select(AgedDay.as_of).where(AgedDay.kind == kind))
     if day == as_of:
@@ -71,7 +67,7 @@ def refresh(kind: str, day: date, *, force: bool = False, wait: str | None = Non
     from webapp.payments.queries import BUCKETS, bucket_sums_stored
     if kind not in KINDS:
         raise ValueError(kind)
-    if not _postgres():
+    if not on_postgres():
         return False
     org_id = current_org_id()
     conn = db.session.connection()

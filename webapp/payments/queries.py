@@ -11,7 +11,7 @@ from sqlalchemy.orm import aliased
 from webapp.core.clock import today
 from webapp.core.money import ZERO
 from webapp.core.tenancy import current_org_id
-from webapp.extensions import db
+from webapp.extensions import db, on_postgres
 from webapp.ledger.models import Account, JournalEntry, JournalLine
 from webapp.parties.models import Party
 from webapp.payments import aging
@@ -25,6 +25,11 @@ PAGE = 50
 
 def _party_col(model):
     return model.customer_id if model is SalesDocument else model.supplier_id
+
+
+def _of_kind(kind: str):
+    """The documents ("customer": invoices, "supplier": bills) and the payments' direction of a kind."""
+    return (SalesDocument, IN) if kind == "customer" else (PurchaseDocument, "out")
 
 
 def _doc_type(model):
@@ -263,7 +268,7 @@ def _outstanding_stored(model, as_of: date):
 
 def bucket_sums_stored(kind: str, as_of: date):
     """Per party, the outstanding per age bucket from the stored amounts (payments.aging.refresh)."""
-    return _bucket_sums(_outstanding_stored(SalesDocument if kind == "customer" else PurchaseDocument, as_of), as_of)
+    return _bucket_sums(_outstanding_stored(_of_kind(kind)[0], as_of), as_of)
 
 
 def _bucket_sums(open_docs, as_of: date):
@@ -325,8 +330,7 @@ def aged(kind: str, as_of: date, *, page: int | None = None, per_page: int = 100
 
     `kept`: read the sums per party kept for the day (`payments.aging.ready(kind, as_of)` says when
     they are) instead of adding up the open documents."""
-    model = SalesDocument if kind == "customer" else PurchaseDocument
-    direction = IN if kind == "customer" else "out"
+    model, direction = _of_kind(kind)
     sums = aging.sums(kind, as_of) if kept else _bucket_sums(_outstanding_as_of(model, as_of), as_of)
     stmt = _aged_statement(sums, direction, as_of)
     per_page = max(1, per_page)
@@ -351,7 +355,7 @@ def aged(kind: str, as_of: date, *, page: int | None = None, per_page: int = 100
 
 def _aged_statement(sums: sa.Select, direction: str, as_of: date) -> sa.Select:
     org_id = current_org_id()
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgres():
         def plain(col):
             return sa.type_coerce(col, sa.Numeric(asdecimal=True))   # NUMERIC sums arrive as exact Decimals
     else:
@@ -395,7 +399,7 @@ class AgedDocument:
 
 def aged_documents(kind: str, party: Party, as_of: date) -> tuple[list[AgedDocument], list[tuple[Payment, Decimal]]]:
     """One party's open documents at the end of `as_of`, with their age, and its unallocated credits."""
-    model = SalesDocument if kind == "customer" else PurchaseDocument
+    model, direction = _of_kind(kind)
     o = _outstanding_as_of(model, as_of).where(_party_col(model) == party.id).subquery()
     rows = db.session.execute(sa.select(model, o.c.outstanding).join(o, o.c.doc_id == model.id)
                               .order_by(o.c.due, model.id)).all()
@@ -405,7 +409,7 @@ def aged_documents(kind: str, party: Party, as_of: date) -> tuple[list[AgedDocum
         bucket = "current" if days <= 0 else "d1_30" if days <= 30 else "d31_60" if days <= 60 else \
             "d61_90" if days <= 90 else "over_90"
         out.append(AgedDocument(doc, Decimal(outstanding), max(days, 0), bucket))
-    credit_rows = _credits_as_of(IN if kind == "customer" else "out", as_of)
+    credit_rows = _credits_as_of(direction, as_of)
     credit_rows = credit_rows.with_only_columns(Payment, credit_rows.selected_columns[1]).where(
         Payment.party_id == party.id).group_by(Payment.id)
     return out, [(p, Decimal(a)) for p, a in db.session.execute(credit_rows)]

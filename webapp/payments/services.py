@@ -21,7 +21,7 @@ from webapp.core.clock import now
 from webapp.core.errors import DomainError
 from webapp.core.money import MAX_AMOUNT, ZERO, currency, format_amount
 from webapp.core.tx import atomic
-from webapp.extensions import db
+from webapp.extensions import db, on_postgres
 from webapp.ledger.models import Account
 from webapp.ledger.services import Line, account_for, check_open, post_entry, reverse_entry
 from webapp.orgs.queries import current_organization
@@ -243,7 +243,7 @@ def by_idempotency_key(key: str) -> Payment | None:
 
 def _claim_key(key: str) -> None:
     """Two requests with one key: the second waits here for the first to finish, then finds its payment."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgres():
         db.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": "payment:" + key})
     earlier = by_idempotency_key(key)
     if earlier is not None:

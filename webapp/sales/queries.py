@@ -10,7 +10,7 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
 
 from webapp.core.tenancy import current_org_id
-from webapp.extensions import db
+from webapp.extensions import db, on_postgres
 from webapp.parties.models import Party
 from webapp.payments.models import Allocation, Payment
 from webapp.sales import search
@@ -99,7 +99,7 @@ def _search_mode(q: str) -> str:
     if not q:
         return ""
     text = _search_text(q)
-    if search.usable(text) and db.session.get_bind().dialect.name == "postgresql":
+    if search.usable(text) and on_postgres():
         return "token"
     return "run" if _literal_run(text) is not None else "ilike"
 
