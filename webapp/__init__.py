@@ -20,11 +20,17 @@ def create_app(config: dict | None = None) -> Flask:
 
     from webapp.extensions import csrf, db, htmx, limiter, login_manager, migrate
     db.init_app(app)
+    from webapp.core import pool
+    with app.app_context():
+        pool.install(db.engine, app.config["POOL_PING_IDLE_SECONDS"])
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True,
                      compare_type=True)
     csrf.init_app(app)
     htmx.init_app(app)
     limiter.init_app(app)
+    # Only the login view has limits, and its decorators check them when it runs; the extension's
+    # own check before every request (for app-wide limits, of which there are none) is dropped.
+    app.before_request_funcs[None].remove(limiter._check_request_limit)
     login_manager.init_app(app)
 
     import webapp.models  # noqa: F401  (complete metadata before anything queries)

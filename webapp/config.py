@@ -109,6 +109,8 @@ def from_environment(instance_path: Path, environ=os.environ, overrides: dict | 
         # Seconds a count in the navigation (overdue invoices) is reused per organization; tests
         # see every change at once.
         "NAV_COUNT_TTL": float(environ.get("NAV_COUNT_TTL", 0 if env == "testing" else 60)),
+        # Seconds a pooled connection may sit unused before it is pinged at check-out (core.pool).
+        "POOL_PING_IDLE_SECONDS": float(environ.get("POOL_PING_IDLE_SECONDS", 5)),
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(db_url),
     }
@@ -121,4 +123,6 @@ def _engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
         # Wait for a writer instead of failing at once with "database is locked".
         return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+    # No ping on every check-out (a round trip per request): `core.pool` pings only a connection
+    # that has sat unused in the pool, which is when a restart or a firewall has dropped it.
+    return {"pool_pre_ping": False, "pool_size": 10, "max_overflow": 10}

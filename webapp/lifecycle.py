@@ -40,7 +40,7 @@ def client_ip() -> str | None:
 @login_manager.user_loader
 def _load_user(token: str):
     from webapp.auth.services import load_session
-    return load_session(token)
+    return load_session(token, session.get("org_id"))
 
 
 @login_manager.unauthorized_handler

@@ -125,23 +125,46 @@ def start_session(user: User, *, remember: bool = False, ip: str | None = None,
 
 
 @functools.cache
-def _session_statement() -> sa.Select:
+def _session_statement(postgres: bool) -> sa.Select:
     """Built once: the statement runs on every request, before any organization is chosen (none of
-    its tables belongs to one, so the tenancy check is told to skip it rather than search it)."""
+    its tables belongs to one, so the tenancy check is told to skip it rather than search it).
+
+    On PostgreSQL it also writes the row-level-security setting for the organization the browser
+    last worked in, when the session's user is an active member of it (the request then needs
+    no statement of its own for the setting): `set_config` returns what it wrote."""
     from webapp.orgs.models import Membership
-    return (sa.select(UserSession).where(UserSession.token_hash == sa.bindparam("token_hash"))
+    stmt = sa.select(UserSession)
+    if postgres:
+        member = sa.orm.aliased(Membership)
+        org = (sa.select(sa.cast(member.org_id, sa.String))
+               .where(member.user_id == UserSession.user_id, member.org_id == sa.bindparam("org_id"),
+                      member.active.is_(True)).scalar_subquery())
+        stmt = sa.select(UserSession, sa.func.set_config("app.org_id", sa.func.coalesce(org, ""), True))
+    return (stmt.where(UserSession.token_hash == sa.bindparam("token_hash"))
             .options(joinedload(UserSession.user).joinedload(User.memberships).joinedload(Membership.organization))
             .execution_options(all_tenants=True))
 
 
-def load_session(token: str | None) -> User | None:
-    """The user of a live session token, or None."""
+def load_session(token: str | None, org_id: int | None = None) -> User | None:
+    """The user of a live session token, or None. `org_id`: the organization the browser worked in
+    last (PostgreSQL's row-level-security setting is written for it if the user may)."""
     if not token or len(token) > 100:
         return None
+    from webapp.core.tenancy import setting_written
+    session = db.session()
+    postgres = session.get_bind().dialect.name == "postgresql"
     # One round trip for the session, its user, memberships and organizations:
     # this runs on every request.
-    row = db.session.scalars(_session_statement(), {"token_hash": _hash_token(token)}).unique().first()
-    if row is None or row.revoked_at is not None or row.expires_at <= now():
+    params = {"token_hash": _hash_token(token)}
+    if postgres:
+        params["org_id"] = org_id if isinstance(org_id, int) and 0 < org_id < 2**63 else 0
+    found = session.execute(_session_statement(postgres), params).unique().first()
+    if found is None:
+        return None
+    if postgres:
+        setting_written(session, found[1])
+    row = found[0]
+    if row.revoked_at is not None or row.expires_at <= now():
         return None
     user = row.user
     user.session_token = token

@@ -79,12 +79,32 @@ def current_org_id_or_none() -> int | None:
     return _current_org.get()
 
 
+#: session.info key: (the root transaction, the `app.org_id` written in it). A statement is saved
+#: when the setting already holds the organization (the sign-in look-up writes it, see
+#: `auth.services.load_session`); any rollback forgets it, since a savepoint's rollback undoes a
+#: setting written inside it.
+_WRITTEN = "smepulse_rls_org"
+
+
+def setting_written(session, value: str) -> None:
+    """Remember that `app.org_id` holds `value` for the rest of this transaction."""
+    session.info[_WRITTEN] = (session.get_transaction(), value)
+
+
+def _setting_holds(session, value: str) -> bool:
+    found = session.info.get(_WRITTEN)
+    return found is not None and found[1] == value and found[0] is session.get_transaction()
+
+
 def _sync_database_setting(org_id: int | None) -> None:
     """Tell PostgreSQL's row-level security which organization is active."""
     session = db.session()
     if session.in_transaction() and session.get_bind().dialect.name == "postgresql":
-        session.connection().exec_driver_sql(
-            "SELECT set_config('app.org_id', %s, true)", ("" if org_id is None else str(org_id),))
+        value = "" if org_id is None else str(org_id)
+        if _setting_holds(session, value):
+            return
+        session.connection().exec_driver_sql("SELECT set_config('app.org_id', %s, true)", (value,))
+        setting_written(session, value)
 
 
 def activate(org_id: int | None):
@@ -212,8 +232,14 @@ def install() -> None:
         # The setting is transaction-local, so a new transaction starts without
         # one; only an active organization needs to be written. A savepoint
         # (`atomic()`) is inside a transaction that has it already.
-        if transaction.nested:
+        if transaction.nested or connection.dialect.name != "postgresql":
             return
         org_id = _current_org.get()
-        if org_id is not None and connection.dialect.name == "postgresql":
+        if org_id is not None:
             connection.exec_driver_sql("SELECT set_config('app.org_id', %s, true)", (str(org_id),))
+        # A new transaction starts with no organization in the setting.
+        setting_written(session, "" if org_id is None else str(org_id))
+
+    @event.listens_for(Session, "after_soft_rollback")
+    def _forget_setting(session, previous_transaction):
+        session.info.pop(_WRITTEN, None)

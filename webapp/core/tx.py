@@ -1,4 +1,4 @@
-"""A savepoint around a service's writes: on any exception, nothing it did stays.
+"""A service's writes all happen or none do: on any exception, nothing it did stays.
 
 Services flush and never commit; the request commits once. A service whose
 checks can only finish half-way through writing (stock running out on the
@@ -6,21 +6,58 @@ third line of a receipt) wraps its writes in `atomic()`, so that a refusal
 leaves the session exactly as it found it, even for a caller that catches the
 error and carries on.
 
-Only the outermost `atomic()` of a session makes a savepoint: an inner one
-(posting an invoice inside a counter sale, the stock movements inside a
-posting) is already covered by it, since an exception that leaves the inner
-block leaves the outer one too and rolls both back. That saves two round trips
-per level. Code that catches an exception *inside* an `atomic()` block and
-carries on (rather than letting it out) needs its own savepoint:
-`atomic(savepoint=True)` (see `payments.services.record_payment`).
+How, at the outermost `atomic()` of a session:
+
+* when the transaction has written nothing yet (the usual case: a request
+  reads what it needs, then calls one service), no savepoint is made; an
+  exception rolls the whole transaction back, which undoes exactly the
+  service's writes. That saves the two round trips of SAVEPOINT and RELEASE
+  on every write of the app. "Written nothing" is tracked per connection:
+  any statement other than a SELECT (or transaction control) since the
+  transaction began counts, and so do unflushed changes in the session;
+* otherwise a savepoint.
+
+An inner `atomic()` (posting an invoice inside a counter sale, the stock
+movements inside a posting) is already covered by the outer one, since an
+exception that leaves the inner block leaves the outer one too. Code that
+catches an exception *inside* an `atomic()` block and carries on (rather
+than letting it out) needs its own savepoint: `atomic(savepoint=True)` (see
+`payments.services.record_payment`).
 """
 from __future__ import annotations
 
 from contextlib import contextmanager
 
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
 from webapp.extensions import db
 
 _DEPTH = "smepulse_atomic_depth"
+_WROTE = "smepulse_wrote"
+_READS = ("SELECT", "BEGIN", "PRAGMA", "SAVEPOINT", "RELEASE", "ROLLBACK")
+
+
+@event.listens_for(Engine, "begin")
+def _transaction_begins(conn):
+    conn.info[_WROTE] = False
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _note_writes(conn, cursor, statement, parameters, context, executemany):
+    if not conn.info.get(_WROTE) and not statement.lstrip().upper().startswith(_READS):
+        conn.info[_WROTE] = True
+
+
+def _nothing_written(session) -> bool:
+    """True when rolling the whole transaction back would undo nothing but reads."""
+    if session.new or session.deleted or session.dirty:
+        return False
+    if not session.in_transaction():
+        return True
+    if session.in_nested_transaction():
+        return False
+    return not session.connection().info.get(_WROTE, True)
 
 
 @contextmanager
@@ -29,16 +66,27 @@ def atomic(*, savepoint: bool = False):
     error raised inside and carries on in the same transaction)."""
     session = db.session()
     info = session.info
-    if info.get(_DEPTH) and session.in_nested_transaction() and not savepoint:
-        info[_DEPTH] += 1
+    depth = info.get(_DEPTH, 0)
+    if depth and not savepoint:
+        info[_DEPTH] = depth + 1
         try:
             yield
         finally:
-            info[_DEPTH] -= 1
+            info[_DEPTH] = depth
+        return
+    if not depth and _nothing_written(session):
+        info[_DEPTH] = 1
+        try:
+            yield
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            info[_DEPTH] = 0
         return
     with session.begin_nested():
-        outer, info[_DEPTH] = info.get(_DEPTH, 0), 1
+        info[_DEPTH] = depth + 1
         try:
             yield
         finally:
-            info[_DEPTH] = outer
+            info[_DEPTH] = depth
