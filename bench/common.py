@@ -77,6 +77,41 @@ def timed(fn, *, runs: int = 30, warmup: int = 6, setup=None) -> dict:
             "min_ms": round(samples[0], 2), "max_ms": round(samples[-1], 2)}
 
 
+class SqlCount:
+    """Statements and round trips of the calls made inside `sql_count` (pipelines included)."""
+
+    def __init__(self):
+        self.statements = self.round_trips = 0
+
+    def __str__(self) -> str:
+        return f"{self.statements} statements, {self.round_trips} round trips"
+
+
+@contextmanager
+def sql_count(engine):
+    """Count the SQL sent while the block runs: each statement through the session is a round trip;
+    a pipeline (core.pipeline) is one round trip for all its statements. BEGIN and COMMIT are not
+    counted."""
+    import sqlalchemy as sa
+    from webapp.core import pipeline
+    found = SqlCount()
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        found.statements += 1
+        found.round_trips += 1
+
+    def piped(statements):
+        found.statements += len(statements)
+        found.round_trips += 1
+    sa.event.listen(engine, "before_cursor_execute", before)
+    pipeline.SENT.append(piped)
+    try:
+        yield found
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", before)
+        pipeline.SENT.remove(piped)
+
+
 def report(title: str, rows: list[tuple[str, dict, str]]) -> str:
     lines = [f"### {title}", "", "| measurement | p50 ms | p99 ms | target |", "| --- | ---: | ---: | --- |"]
     for name, t, target in rows:

@@ -18,13 +18,12 @@ import random
 import time
 import uuid
 import dataclasses
-from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
 
-from bench.common import LEDGER_CHECKS, bench_app, logged_in_client, report, timed
+from bench.common import LEDGER_CHECKS, SqlCount, bench_app, logged_in_client, report, sql_count, timed
 from bench.generate import make_org
 from bench.generate_payments import receivables
 
@@ -134,24 +133,10 @@ class _Rows(list):
         super().append(row)
 
 
-@contextmanager
-def counting(engine):
-    """Count the SQL statements sent while the block runs."""
-    seen = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-    sa.event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", before)
-
-
-def _statements(engine, fn, arg=None) -> int:
-    with counting(engine) as seen:
+def _statements(engine, fn, arg=None) -> SqlCount:
+    with sql_count(engine) as seen:
         fn() if arg is None else fn(arg)
-    return len(seen)
+    return seen
 
 
 def run(open_invoices: int = 100_000, fresh: bool = True) -> str:
@@ -265,10 +250,10 @@ def run(open_invoices: int = 100_000, fresh: bool = True) -> str:
             db.session.commit()
 
         n_sql = _statements(engine, record, prepare())
-        rows.append((f"record_payment, 10 allocations + commit ({n_sql} statements)", timed(record, setup=prepare),
+        rows.append((f"record_payment, 10 allocations + commit ({n_sql})", timed(record, setup=prepare),
                      "≤ 15 ms"))
         n_sql = _statements(engine, lambda: queries.aged("customer", on, kept=True))
-        print(f"  (aged today: {n_sql} statements)")
+        print(f"  (aged today: {n_sql})")
         db.session.rollback()
         check(on)     # what the real services added keeps everything consistent
         db.session.rollback()

@@ -148,6 +148,31 @@ def _jsonable(values):
     return {k: _plain(v) for k, v in values.items()}
 
 
+def update_row(obj, name: str | None = None) -> dict | None:
+    """The audit row of an audited object's unflushed changes (None when nothing audited changed)."""
+    if not getattr(obj, "__audited__", False):
+        return None
+    state = sa.inspect(obj)
+    # Only the attributes changed since the row was loaded have their old value kept
+    # (`committed_state`; an in-place change of a mutable value is flagged into it): the
+    # others have no history, so they are not asked one by one.
+    changed = state.committed_state
+    if not changed:
+        return None
+    old, new = {}, {}
+    for key in _column_list(type(obj)):
+        if key not in changed or key == "version" and state.mapper.version_id_col is not None:
+            # a document's version is bookkeeping the ORM settles before this runs (not audited)
+            continue
+        hist = state.attrs[key].history
+        if hist.has_changes():
+            old[key] = _plain(hist.deleted[0] if hist.deleted else None)
+            new[key] = _plain(hist.added[0] if hist.added else None)
+    if not new:
+        return None
+    return _row(obj.__tablename__, obj.id, name or _action.get() or "update", old, new, getattr(obj, "org_id", None))
+
+
 def install() -> None:
     if getattr(install, "done", False):
         return
@@ -163,26 +188,9 @@ def install() -> None:
                 rows.append(_row(obj.__tablename__, getattr(obj, "id", None), name or "create",
                                  None, new, getattr(obj, "org_id", None)))
         for obj in session.dirty:
-            if not getattr(obj, "__audited__", False):
-                continue
-            state = sa.inspect(obj)
-            # Only the attributes changed since the row was loaded have their old value kept
-            # (`committed_state`; an in-place change of a mutable value is flagged into it): the
-            # others have no history, so they are not asked one by one.
-            changed = state.committed_state
-            if not changed:
-                continue
-            old, new = {}, {}
-            for key in _column_list(type(obj)):
-                if key not in changed:
-                    continue
-                hist = state.attrs[key].history
-                if hist.has_changes():
-                    old[key] = _plain(hist.deleted[0] if hist.deleted else None)
-                    new[key] = _plain(hist.added[0] if hist.added else None)
-            if new:
-                rows.append(_row(obj.__tablename__, obj.id, name or "update", old, new,
-                                 getattr(obj, "org_id", None)))
+            row = update_row(obj, name)
+            if row is not None:
+                rows.append(row)
         for obj in session.deleted:
             if getattr(obj, "__audited__", False):
                 old = {k: _plain(getattr(obj, k)) for k in _column_list(type(obj))}

@@ -114,16 +114,41 @@ RETURNING next_value - 1, period, (SELECT prefix FROM s), (SELECT width FROM s)
 """)
 
 
+def _params(kind: str, on: date, fiscal_start_month: int) -> dict:
+    default_prefix, default_width = DEFAULT_SERIES.get(kind, (kind.upper() + "-", 5))
+    return {"org_id": current_org_id(), "kind": kind, "default_prefix": default_prefix,
+            "default_width": default_width, "fy_pattern": "%{fy}%", "year_pattern": "%{year}%",
+            "fy": fiscal_year_label(on, fiscal_start_month), "year": str(on.year)}
+
+
+def _text(row, on: date) -> str:
+    value, period, prefix, width = row
+    text = prefix.replace("{fy}", period if "{fy}" in prefix else "").replace("{year}", str(on.year))
+    return f"{text}{value:0{width}d}"
+
+
 def next_number(kind: str, on: date, fiscal_start_month: int = 1) -> str:
     """Take the next number of `kind` for a document dated `on`.
 
     Must run inside the transaction that posts the document. One round trip: the series (its
     prefix decides whether the count restarts each fiscal or calendar year) and the counter.
     """
-    default_prefix, default_width = DEFAULT_SERIES.get(kind, (kind.upper() + "-", 5))
-    value, period, prefix, width = db.session.execute(_NEXT, {
-        "org_id": current_org_id(), "kind": kind, "default_prefix": default_prefix, "default_width": default_width,
-        "fy_pattern": "%{fy}%", "year_pattern": "%{year}%", "fy": fiscal_year_label(on, fiscal_start_month),
-        "year": str(on.year)}).one()
-    text = prefix.replace("{fy}", period if "{fy}" in prefix else "").replace("{year}", str(on.year))
-    return f"{text}{value:0{width}d}"
+    return _text(db.session.execute(_NEXT, _params(kind, on, fiscal_start_month)).one(), on)
+
+
+class QueuedNumber:
+    """A number taken in a pipeline (PostgreSQL): `str()` of it once the pipeline has run."""
+
+    def __init__(self, pipe, kind: str, on: date, fiscal_start_month: int):
+        self._handle, self._on = pipe.add(_NEXT, _params(kind, on, fiscal_start_month)), on
+
+    def __str__(self) -> str:
+        return _text(self._handle.one(), self._on)
+
+
+def take(pipe, kind: str, on: date, fiscal_start_month: int = 1):
+    """The next number, queued in `pipe` on PostgreSQL (a `QueuedNumber`: `str()` once it has run),
+    taken now on SQLite (a string)."""
+    if pipe.postgres:
+        return QueuedNumber(pipe, kind, on, fiscal_start_month)
+    return next_number(kind, on, fiscal_start_month)

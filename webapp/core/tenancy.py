@@ -205,7 +205,12 @@ def install() -> None:
             if _touches_scoped_table(state.statement):
                 raise NoTenant("A scoped table was queried with no organization set.")
             return
-        state.statement = state.statement.options(_criteria(org_id))
+        option = _criteria(org_id)
+        # A lazy load, or the reload of an expired object, carries the options its object was
+        # loaded with (this one among them): adding it again would make every such load a new
+        # statement to compile, one option longer each time the object is reloaded.
+        if not any(o is option for o in state.statement._with_options):
+            state.statement = state.statement.options(option)
 
     @event.listens_for(Session, "before_flush")
     def _stamp_new_rows(session, flush_context, instances):

@@ -75,6 +75,14 @@ class TradeDocumentMixin:
     #: Bumped on every change; a form or an htmx edit carrying an older value is stale.
     version: Mapped[int] = mapped_column(default=1)
 
+    @declared_attr.directive
+    def __mapper_args__(cls):
+        # Every UPDATE (and DELETE) of a document says `WHERE version = <the version it was read
+        # at>`: an edit of a draft that someone posted, or edited, in the meantime changes nothing
+        # and is refused (StaleData), rather than writing over what the other wrote. The services
+        # bump the version themselves.
+        return {"version_id_col": cls.__table__.c.version, "version_id_generator": False}
+
 
 @dataclass(frozen=True)
 class LineUrls:
@@ -166,7 +174,7 @@ def apply_line_values(line, v: LineValues, default_price=None) -> None:
     (`default_price(product)`), tax rate and name; the user can then change them."""
     product = v.product
     changed = product is not None and product.id != line.product_id
-    line.product = product
+    _set_reference(line, "product", product)
     if changed:
         v = LineValues(product, None, v.quantity or Decimal(1),
                        default_price(product) if default_price else v.unit_price,
@@ -178,6 +186,23 @@ def apply_line_values(line, v: LineValues, default_price=None) -> None:
     line.unit_price = v.unit_price if v.unit_price is not None else ZERO
     line.discount_percent, line.discount_amount = v.discount_percent, v.discount_amount
     line.tax_rate = v.tax_rate if v.tax_rate is not None else ZERO
+
+
+def _set_reference(line, name: str, obj) -> None:
+    """Point a line at a product or batch by its id column, with the object put in place as loaded:
+    the change is then one plain column, which `core.pipeline.flush` can write in one round trip
+    with the document's (setting the relationship would make it a relationship change)."""
+    if obj is not None and not sa.inspect(obj).persistent:
+        setattr(line, name, obj)      # not a row yet (or no longer): the flush works out its id
+        return
+    new_id = obj.id if obj is not None else None
+    if getattr(line, f"{name}_id") != new_id:
+        setattr(line, f"{name}_id", new_id)
+    sa.orm.attributes.set_committed_value(line, name, obj)
+
+
+def set_batch(line, batch) -> None:
+    _set_reference(line, "batch", batch)
 
 
 def new_position(doc) -> int:

@@ -30,23 +30,26 @@ from contextlib import contextmanager
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm.exc import StaleDataError
+
+from webapp.core.errors import StaleData
 
 from webapp.extensions import db
 
 _DEPTH = "smepulse_atomic_depth"
-_WROTE = "smepulse_wrote"
-_READS = ("SELECT", "BEGIN", "PRAGMA", "SAVEPOINT", "RELEASE", "ROLLBACK")
+WROTE = "smepulse_wrote"
+READS = ("SELECT", "BEGIN", "PRAGMA", "SAVEPOINT", "RELEASE", "ROLLBACK")
 
 
 @event.listens_for(Engine, "begin")
 def _transaction_begins(conn):
-    conn.info[_WROTE] = False
+    conn.info[WROTE] = False
 
 
 @event.listens_for(Engine, "before_cursor_execute")
 def _note_writes(conn, cursor, statement, parameters, context, executemany):
-    if not conn.info.get(_WROTE) and not statement.lstrip().upper().startswith(_READS):
-        conn.info[_WROTE] = True
+    if not conn.info.get(WROTE) and not statement.lstrip().upper().startswith(READS):
+        conn.info[WROTE] = True
 
 
 def _nothing_written(session) -> bool:
@@ -57,7 +60,7 @@ def _nothing_written(session) -> bool:
         return True
     if session.in_nested_transaction():
         return False
-    return not session.connection().info.get(_WROTE, True)
+    return not session.connection().info.get(WROTE, True)
 
 
 @contextmanager
@@ -78,15 +81,28 @@ def atomic(*, savepoint: bool = False):
         info[_DEPTH] = 1
         try:
             yield
-        except BaseException:
+        except BaseException as exc:
             session.rollback()
+            _refuse_stale(exc)
             raise
         finally:
             info[_DEPTH] = 0
         return
-    with session.begin_nested():
-        info[_DEPTH] = depth + 1
-        try:
-            yield
-        finally:
-            info[_DEPTH] = depth
+    try:
+        with session.begin_nested():
+            info[_DEPTH] = depth + 1
+            try:
+                yield
+            finally:
+                info[_DEPTH] = depth
+    except StaleDataError as exc:
+        _refuse_stale(exc)
+        raise
+
+
+def _refuse_stale(exc: BaseException) -> None:
+    """A row changed by someone else between reading and writing it (a document's version moved
+    on): the person is told, as for a stale form, instead of seeing an error page."""
+    if isinstance(exc, StaleDataError):
+        raise StaleData("Someone else changed this document since you opened it. Reload the page to see "
+                        "their changes.") from exc

@@ -17,7 +17,6 @@ covers the backlog at its real cost and posts the difference as a true-up
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -25,12 +24,13 @@ from decimal import ROUND_HALF_UP, Decimal
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from webapp.catalog.models import AVERAGE, FIFO, LIFO, Product
+from webapp.catalog.models import FIFO, LIFO, Product
 from webapp.core import audit
 from webapp.core.errors import DomainError
 from webapp.core.money import MAX_AMOUNT, ZERO, currency
 from webapp.core.tx import atomic
 from webapp.extensions import db, on_postgres
+from webapp.inventory.engine import StockPlan
 from webapp.inventory.models import (ADJUSTMENT_IN, ADJUSTMENT_OUT, INBOUND, ISSUE, MOVE_KINDS, OPENING,
                                      OUTBOUND, RECEIPT, RETURN_IN, RETURN_OUT, REVALUATION, TRANSFER, WRITE_OFF,
                                      Batch, CostLayer, Location, ProductStock, StockBalance, StockMove)
@@ -215,96 +215,6 @@ def _check_spec(n: int, spec: MoveSpec) -> None:
         raise DomainError(f"{where}: batch {spec.batch.number} belongs to another product.", field="batch")
 
 
-@dataclass
-class _Take:
-    """Stock going out of one on-hand figure, for one line of a movement."""
-    product: Product
-    batch: Batch | None
-    location: Location
-    quantity: Decimal
-
-    @property
-    def key(self) -> tuple[int, int | None, int]:
-        return self.product.id, self.batch.id if self.batch else None, self.location.id
-
-
-#: Take from many on-hand figures at once, each only if it holds enough (PostgreSQL): one statement
-#: whatever the number of lines, and the figures that could not give come back missing.
-_TAKE_PG = sa.text(
-    "UPDATE stock_balance AS b SET quantity = b.quantity - v.quantity "
-    "FROM unnest(CAST(:product_ids AS bigint[]), CAST(:batch_ids AS bigint[]), CAST(:location_ids AS bigint[]), "
-    "CAST(:quantities AS numeric[])) AS v(product_id, batch_id, location_id, quantity) "
-    "WHERE b.org_id = :org_id AND b.product_id = v.product_id AND b.location_id = v.location_id "
-    "AND coalesce(b.batch_id, 0) = coalesce(v.batch_id, 0) AND b.quantity >= v.quantity "
-    "RETURNING b.product_id, b.batch_id, b.location_id")
-
-
-def _take_balances(takes: list[_Take], *, allow_negative: bool) -> None:
-    """Take each line's quantity from on hand, all lines in one statement; refuse (DomainError, naming
-    the first line, in order, that finds too little) when a figure would go below zero.
-
-    Lines taking from the same figure are added up first, so "enough" is judged on their sum, as
-    taking them one after another would."""
-    if not takes:
-        return
-    wanted: dict[tuple[int, int | None, int], Decimal] = defaultdict(lambda: ZERO)
-    for take in takes:
-        wanted[take.key] += take.quantity
-    if allow_negative:
-        _add_to_balances({key: -qty for key, qty in wanted.items()})
-        return
-    t = StockBalance.__table__
-    org_id = current_organization().id
-    keys = sorted(wanted, key=lambda k: (k[0], k[2], k[1] or 0))
-    if on_postgres():
-        done = {tuple(r) for r in db.session.execute(_TAKE_PG, {
-            "org_id": org_id, "product_ids": [k[0] for k in keys], "batch_ids": [k[1] for k in keys],
-            "location_ids": [k[2] for k in keys], "quantities": [wanted[k] for k in keys]})}
-    else:
-        done = set()
-        for key in keys:
-            pid, bid, loc = key
-            row = db.session.execute(sa.update(t).where(
-                t.c.org_id == org_id, t.c.product_id == pid, t.c.location_id == loc,
-                sa.func.coalesce(t.c.batch_id, 0) == (bid or 0), t.c.quantity >= wanted[key])
-                .values(quantity=t.c.quantity - wanted[key]).returning(t.c.id)).first()
-            if row is not None:
-                done.add(key)
-    if len(done) == len(keys):
-        return
-    # A figure that could not give is unchanged: walk the lines in order to find the first short one.
-    left = {}
-    for take in takes:
-        if take.key in done:
-            continue
-        if take.key not in left:
-            left[take.key] = available(take.product, take.location, take.batch)
-        if take.quantity > left[take.key]:
-            have = left[take.key]
-            raise DomainError(
-                f"Insufficient stock: only {have.normalize():f} {take.product.unit} of {take.product.name}"
-                + (f" (batch {take.batch.number})" if take.batch else "")
-                + f" in {take.location.name}; you asked for {take.quantity.normalize():f}.", field="quantity")
-        left[take.key] -= take.quantity
-    raise RuntimeError("stock_balance refused a take that every line has room for")  # pragma: no cover
-
-
-def _add_to_balances(deltas: dict[tuple[int, int | None, int], Decimal]) -> None:
-    """Add to on hand, (product id, batch id, location id) → quantity, in one statement
-    (unguarded: for stock coming in). Rows are taken in key order, so postings never deadlock."""
-    if not deltas:
-        return
-    t = StockBalance.__table__
-    org_id = current_organization().id
-    insert = postgresql.insert if on_postgres() else sqlite.insert
-    rows = [{"org_id": org_id, "product_id": pid, "batch_id": bid, "location_id": loc, "quantity": qty}
-            for (pid, bid, loc), qty in sorted(deltas.items(), key=lambda kv: (kv[0][0], kv[0][2], kv[0][1] or 0))]
-    db.session.execute(insert(t).on_conflict_do_update(
-        index_elements=[t.c.org_id, t.c.product_id, t.c.location_id,
-                        sa.func.coalesce(t.c.batch_id, sa.literal_column("0"))],
-        set_={"quantity": t.c.quantity + sa.literal_column("excluded.quantity")}), rows)
-
-
 def available(product: Product, location: Location, batch: Batch | None = None) -> Decimal:
     stmt = sa.select(sa.func.coalesce(sa.func.sum(StockBalance.quantity), 0)).where(
         StockBalance.product_id == product.id, StockBalance.location_id == location.id)
@@ -323,196 +233,43 @@ def fefo_batches(product: Product, location: Location, on: date, *, include_expi
     return [(b, q) for b, q in rows if include_expired or not b.expired_on(on)]
 
 
-def _allocate_batches(spec: MoveSpec, on: date, allow_expired: bool) -> list[tuple[Batch, Decimal]]:
-    need, picks = spec.quantity, []
-    for batch, qty in fefo_batches(spec.product, spec.from_location, on, include_expired=allow_expired):
-        take = min(need, qty)
-        picks.append((batch, take))
-        need -= take
-        if need == 0:
-            return picks
-    expired = sum((q for b, q in fefo_batches(spec.product, spec.from_location, on, include_expired=True)
-                   if b.expired_on(on)), ZERO)
-    have = spec.quantity - need
-    message = (f"Insufficient stock: only {have.normalize():f} {spec.product.unit} of {spec.product.name} "
-               f"in {spec.from_location.name}")
-    if expired and not allow_expired:
-        message += f" ({expired.normalize():f} more are in expired batches, which need an owner's override)"
-    raise DomainError(message + ".", field="quantity")
-
-
-def _consume_layers(ps: ProductStock, product: Product, quantity: Decimal) -> Decimal:
-    order = CostLayer.id.asc() if product.costing_method == FIFO else CostLayer.id.desc()
-    need, cost = quantity, ZERO
-    layers = db.session.scalars(sa.select(CostLayer).where(CostLayer.product_id == product.id,
-                                                           CostLayer.remaining_quantity > 0).order_by(order))
-    for layer in layers:
-        take = min(need, layer.remaining_quantity)
-        c = layer.remaining_value if take == layer.remaining_quantity else min(
-            layer.remaining_value, _money(take * layer.unit_cost))
-        layer.remaining_quantity -= take
-        layer.remaining_value -= c
-        cost += c
-        need -= take
-        if need == 0:
-            break
-    if need != 0:  # the layers always hold the pool; anything else is a bug, not a user error
-        raise RuntimeError(f"cost layers of product {product.id} hold less than its pool")
-    return cost
-
-
-def _issue_cost(ps: ProductStock, product: Product, quantity: Decimal) -> Decimal:
-    from_pool = min(quantity, ps.pool_quantity)
-    cost = ZERO
-    if from_pool > 0:
-        if product.costing_method == AVERAGE:
-            cost = ps.pool_value if from_pool == ps.pool_quantity else _money(ps.pool_value * from_pool / ps.pool_quantity)
-        else:
-            cost = _consume_layers(ps, product, from_pool)
-        ps.pool_quantity -= from_pool
-        ps.pool_value -= cost
-    excess = quantity - from_pool
-    if excess > 0:
-        charged = _money(excess * ps.last_unit_cost)
-        ps.backlog_quantity += excess
-        ps.backlog_value += charged
-        cost += charged
-    return cost
-
-
-def _receive(ps: ProductStock, product: Product, quantity: Decimal, unit_cost: Decimal, value: Decimal,
-             move: StockMove) -> tuple[Decimal, dict | None]:
-    """Add to the pool; returns the true-up (cost found late for a backlog; + is more cost) and, for
-    FIFO/LIFO, the new cost layer's values, for the caller to save once the move has its id."""
-    true_up, layer = ZERO, None
-    if ps.backlog_quantity > 0:
-        covered = min(quantity, ps.backlog_quantity)
-        covered_value = value if covered == quantity else _money(covered * unit_cost)
-        charged = ps.backlog_value if covered == ps.backlog_quantity else _money(
-            ps.backlog_value * covered / ps.backlog_quantity)
-        true_up = covered_value - charged
-        ps.backlog_quantity -= covered
-        ps.backlog_value -= charged
-        quantity -= covered
-        value -= covered_value
-    if quantity > 0:
-        ps.pool_quantity += quantity
-        ps.pool_value += value
-        if product.costing_method in (FIFO, LIFO):
-            layer = {"org_id": ps.org_id, "product_id": product.id,
-                     "date": move.date, "quantity": quantity, "unit_cost": unit_cost,
-                     "remaining_quantity": quantity, "remaining_value": value}
-    ps.last_unit_cost = unit_cost
-    return true_up, layer
-
-
 def apply(specs: list[MoveSpec], *, on: date, source_type: str, source_id: int | None = None,
           source_number: str | None = None, allow_expired: bool = False) -> StockResult:
     """Move stock and value it. Refusals raise DomainError and leave nothing behind."""
+    from webapp.core.pipeline import Pipeline
+    plan = plan_stock(specs, on=on, source_type=source_type, source_id=source_id, allow_expired=allow_expired)
+    with atomic():
+        reads = Pipeline()
+        plan.read(reads)
+        reads.run()
+        if plan.postgres:
+            plan.loaded()
+        writes = Pipeline()
+        result = finish_stock(plan, writes, source_number)
+        writes.run()
+    return result
+
+
+def plan_stock(specs: list[MoveSpec], *, on: date, source_type: str, source_id: int | None = None,
+               allow_expired: bool = False) -> StockPlan:
+    """A movement checked and ready to read (`StockPlan.read`), for a caller that reads and writes
+    its own things with the stock's (see `sales.services.post_invoice`)."""
     if not specs:
         raise DomainError("There is nothing to move.")
     check_open(on)
-    org = current_organization()
     for n, spec in enumerate(specs, 1):
         _check_spec(n, spec)
-    result = StockResult()
-    actor = audit.current_actor().user_id
-    value_by_role: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    with atomic():
-        pools = _lock_pools(sorted({s.product.id for s in specs}))
+    return StockPlan(specs, on=on, org=current_organization(), counter_roles=COUNTER_ROLE, source_type=source_type,
+                     source_id=source_id, allow_expired=allow_expired)
 
-        def add_move(spec, kind, quantity, batch, frm, to, unit_cost, value_change):
-            move = StockMove(date=on, kind=kind, product_id=spec.product.id, batch_id=batch.id if batch else None,
-                             from_location_id=frm.id if frm else None, to_location_id=to.id if to else None,
-                             quantity=quantity, unit_cost=unit_cost, value_change=value_change,
-                             source_type=source_type, source_id=source_id, source_number=source_number,
-                             created_by_id=actor)
-            db.session.add(move)
-            result.moves.append(move)
-            return move
 
-        # Stock coming in is written in a few statements for all its lines (the moves, then
-        # their cost layers, then one upsert of on hand) before anything reads it: before the
-        # next outbound line, and at the end. A 20-line receipt is ~6 statements, not ~70.
-        layers: list[tuple[StockMove, dict]] = []
-        incoming: dict[tuple[int, int | None, int], Decimal] = defaultdict(lambda: ZERO)
-
-        # Stock going out is taken from on hand in one statement for a run of lines (`take_all`):
-        # before stock comes in, before a line reads batches this run takes from, and at the end.
-        takes: list[_Take] = []
-
-        def take_all():
-            _take_balances(takes, allow_negative=org.allow_negative_stock)
-            takes.clear()
-
-        def write_incoming():
-            if not incoming:
-                return
-            take_all()
-            db.session.flush()  # the moves get their ids (and the pools are saved)
-            if layers:  # nothing reads them back as objects: one executemany, no RETURNING
-                db.session.execute(sa.insert(CostLayer.__table__),
-                                   [{**layer, "move_id": move.id} for move, layer in layers])
-            _add_to_balances(incoming)
-            layers.clear()
-            incoming.clear()
-
-        for n, spec in enumerate(specs):
-            product, ps = spec.product, pools[spec.product.id]
-            if spec.kind in INBOUND:
-                value = spec.value if spec.value is not None else _money(spec.quantity * spec.unit_cost)
-                move = add_move(spec, spec.kind, spec.quantity, spec.batch, None, spec.to_location,
-                                spec.unit_cost, value)
-                true_up, layer = _receive(ps, product, spec.quantity, spec.unit_cost, value, move)
-                if layer is not None:
-                    layers.append((move, layer))
-                incoming[(product.id, spec.batch.id if spec.batch else None, spec.to_location.id)] += spec.quantity
-                value_by_role[spec.counter_role or COUNTER_ROLE[spec.kind]] += value
-                if true_up:
-                    add_move(spec, REVALUATION, ZERO, None, None, None, ZERO, -true_up)
-                    value_by_role[COUNTER_ROLE[REVALUATION]] -= true_up
-                continue
-            write_incoming()
-            # Outbound and transfers take named batches, or the first to expire.
-            if product.tracks_batches and spec.batch is None:
-                # The batches on hand are read from the database: what earlier lines take from this
-                # product is taken first. A refusal names the first line that is short.
-                if any(t.product.id == product.id for t in takes):
-                    take_all()
-                try:
-                    # Only a sale keeps away from expired batches; a write-off or a
-                    # transfer to quarantine is exactly what they are for.
-                    picks = _allocate_batches(spec, on, allow_expired or spec.kind != ISSUE)
-                except DomainError:
-                    take_all()
-                    raise
-            else:
-                picks = [(spec.batch, spec.quantity)]
-            for batch, qty in picks:
-                if batch is not None and batch.expired_on(on) and spec.kind == ISSUE:
-                    if not allow_expired:
-                        take_all()
-                        raise DomainError(f"Batch {batch.number} of {product.name} expired on "
-                                          f"{batch.expiry_date:%d %b %Y}; an owner can override.", field="batch")
-                    audit.record_event("inventory.expired_batch_override", batch,
-                                       new={"quantity": qty, "product": product.sku, "source": source_type,
-                                            "source_number": source_number})
-                takes.append(_Take(product, batch, spec.from_location, qty))
-                if spec.kind == TRANSFER:
-                    # What arrives may be read by a later line: taken and added now.
-                    take_all()
-                    _add_to_balances({(product.id, batch.id if batch else None, spec.to_location.id): qty})
-                    add_move(spec, TRANSFER, qty, batch, spec.from_location, spec.to_location, ZERO, ZERO)
-                    continue
-                cost = _issue_cost(ps, product, qty)
-                unit = (cost / qty).quantize(Decimal("0.000001")) if qty else ZERO
-                add_move(spec, spec.kind, qty, batch, spec.from_location, None, unit, -cost)
-                value_by_role[spec.counter_role or COUNTER_ROLE[spec.kind]] -= cost
-                result.cost_by_spec[n] = result.cost_by_spec.get(n, ZERO) + cost
-        take_all()
-        write_incoming()
-        db.session.flush()
-    result.ledger_lines = _ledger_lines(value_by_role, source_number or source_type)
+def finish_stock(plan: StockPlan, writes, source_number: str | None) -> StockResult:
+    """Work a read movement out and queue (or run, on SQLite) its writes; the result's moves are
+    there once `writes` has run."""
+    planned = plan.compute()
+    plan.write(writes, source_number)
+    result = StockResult(moves=plan.moves, cost_by_spec=planned.cost_by_spec)
+    result.ledger_lines = _ledger_lines(planned.value_by_role, source_number or plan.source_type)
     return result
 
 

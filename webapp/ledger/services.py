@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from webapp.core import audit, numbering
+from webapp.core.clock import now
 from webapp.core.errors import DomainError, StaleData
 from webapp.core.money import MAX_AMOUNT, ZERO, currency, format_amount
 from webapp.core.tx import atomic
@@ -155,13 +156,45 @@ def set_lock_date(org: Organization, lock: date | None) -> None:
 
 # ---------------------------------------------------------------- posting
 
-def _resolve_accounts(lines: list[Line]) -> dict[int, Account]:
-    roles = {l.account for l in lines if isinstance(l.account, str)}
+@dataclass(frozen=True)
+class AccountRow:
+    """What posting needs to know of an account (read with a document's other reads)."""
+    id: int
+    org_id: int
+    role: str | None
+    code: str
+    name: str
+    active: bool
+    is_group: bool
+
+    @property
+    def label(self) -> str:
+        return f"{self.code} · {self.name}"
+
+
+_ACCOUNTS_BY_ROLE = sa.text(
+    "SELECT id, org_id, role, code, name, active, is_group FROM account WHERE org_id = :org_id AND role = ANY(:roles)")
+
+
+def queue_accounts(pipe, roles) -> object:
+    """Read the accounts of these roles in a pipeline (PostgreSQL); `accounts_from(handle)` after it runs."""
+    return pipe.add(_ACCOUNTS_BY_ROLE, {"org_id": current_organization().id, "roles": sorted(set(roles))})
+
+
+def accounts_from(handle) -> dict[str, AccountRow]:
+    return {r[2]: AccountRow(*r) for r in handle.rows}
+
+
+def _resolve_accounts(lines: list[Line], known: dict | None = None) -> dict:
+    """Each line's account by what the line names it by (role, id or Account); `known`: accounts
+    already read, by role."""
+    known = known or {}
+    roles = {l.account for l in lines if isinstance(l.account, str) and l.account not in known}
     ids = {l.account for l in lines if isinstance(l.account, int) and not isinstance(l.account, bool)}
     objs = {l.account.id: l.account for l in lines if isinstance(l.account, Account)}
     if any(acc.org_id != current_organization().id for acc in objs.values()):
         raise DomainError("An account on this entry was not found.", field="lines")
-    found: dict = {}
+    found: dict = dict(known)
     if ids:
         for acc in db.session.scalars(sa.select(Account).where(Account.id.in_(ids))):
             found[acc.id] = acc
@@ -171,23 +204,44 @@ def _resolve_accounts(lines: list[Line]) -> dict[int, Account]:
     if roles:
         for acc in db.session.scalars(sa.select(Account).where(Account.role.in_(roles))):
             found[acc.role] = acc
-        for role in roles - found.keys():
-            raise DomainError(f"The chart of accounts has no {role.replace('_', ' ')} account.")
+    for role in {l.account for l in lines if isinstance(l.account, str)} - found.keys():
+        raise DomainError(f"The chart of accounts has no {role.replace('_', ' ')} account.")
     found.update(objs)
     return found
 
 
-def post_entry(*, date: date, memo: str, lines: list[Line], source_type: str,
-               source_id: int | None = None, source_number: str | None = None,
-               reversal_of: JournalEntry | None = None) -> JournalEntry:
-    """Post one balanced entry: checked to the minor unit, numbered, immutable."""
+@dataclass
+class EntryPlan:
+    """A checked, balanced entry, ready to write: the values of its row, its lines and what they
+    add to each account's day."""
+    values: dict
+    rows: list[dict]
+    day: dict
+    entry_id: int | None = None
+
+    def entry(self) -> JournalEntry:
+        """The written entry as an object of the session (no statement: every column is known)."""
+        entry = JournalEntry(id=self.entry_id, **self.values)
+        sa.orm.make_transient_to_detached(entry)
+        db.session.add(entry)
+        db.session.expire(entry, ["lines", "reversal_of"])
+        return entry
+
+
+def plan_entry(*, date: date, memo: str, lines: list[Line], source_type: str, source_id: int | None = None,
+               source_number: str | None = None, reversal_of: JournalEntry | None = None,
+               accounts: dict | None = None) -> EntryPlan:
+    """Check an entry (to the minor unit, balanced, open period, postable accounts) without writing
+    it. `accounts`: accounts already read, by role (`queue_accounts`); the others are read now."""
     org = current_organization()
     code = org.base_currency
     if not lines:
         raise DomainError("An entry needs at least two lines.", field="lines")
     check_open(date)
-    accounts = _resolve_accounts(lines)
+    accounts = _resolve_accounts(lines, accounts)
+    minor = currency(code).minor_unit
     total_debit = total_credit = ZERO
+    rows, day = [], defaultdict(lambda: [ZERO, ZERO])
     for n, line in enumerate(lines, 1):
         debit, credit = line.debit or ZERO, line.credit or ZERO
         if not isinstance(debit, Decimal) or not isinstance(credit, Decimal):
@@ -199,7 +253,7 @@ def post_entry(*, date: date, memo: str, lines: list[Line], source_type: str,
         if debit == 0 and credit == 0:
             raise DomainError(f"Line {n} has no amount.", field="lines")
         for amount in (debit, credit):
-            if amount != amount.quantize(currency(code).minor_unit):
+            if amount != amount.quantize(minor):
                 raise DomainError(f"Line {n}: {amount} has more decimal places than {code} allows.",
                                   field="lines")
             if amount > MAX_AMOUNT:
@@ -211,66 +265,106 @@ def post_entry(*, date: date, memo: str, lines: list[Line], source_type: str,
             raise DomainError(f"{acc.label} is a group; post to an account inside it.", field="lines")
         total_debit += debit
         total_credit += credit
+        rows.append({"org_id": org.id, "line_no": n, "account_id": acc.id, "date": date, "debit": debit,
+                     "credit": credit, "memo": (line.memo or None) and line.memo[:300], "party_id": line.party_id})
+        totals = day[acc.id]
+        totals[0] += debit
+        totals[1] += credit
     if total_debit != total_credit:
         raise DomainError(f"Debits ({format_amount(total_debit, code)}) and credits "
                           f"({format_amount(total_credit, code)}) differ by "
                           f"{format_amount(abs(total_debit - total_credit), code)}.", field="lines")
-    entry = JournalEntry(number=numbering.next_number("journal", date, org.fiscal_year_start_month),
-                         date=date, memo=(memo or "")[:300], source_type=source_type, source_id=source_id,
-                         source_number=source_number, reversal_of_id=reversal_of.id if reversal_of else None,
-                         posted_by_id=audit.current_actor().user_id)
+    values = {"org_id": org.id, "date": date, "memo": (memo or "")[:300], "source_type": source_type,
+              "source_id": source_id, "source_number": source_number,
+              "reversal_of_id": reversal_of.id if reversal_of else None, "posted_at": now(),
+              "posted_by_id": audit.current_actor().user_id}
+    return EntryPlan(values, rows, day)
+
+
+#: An entry, its lines and what they add to their accounts' day balances, in one statement
+#: (PostgreSQL): the lines from arrays, then the day balances in account order (concurrent postings
+#: lock the rows in the same order, so they never deadlock).
+_ENTRY_PG = sa.text("""
+WITH e AS (
+  INSERT INTO journal_entry (id, org_id, number, date, memo, source_type, source_id, source_number, reversal_of_id,
+                             posted_at, posted_by_id)
+  VALUES (coalesce(:id, nextval('journal_entry_id_seq')), :org_id, :number, :date, :memo, :source_type, :source_id,
+          :source_number, :reversal_of_id, :posted_at, :posted_by_id)
+  RETURNING id
+), lines AS (
+  INSERT INTO journal_line (org_id, entry_id, line_no, account_id, date, debit, credit, memo, party_id)
+  SELECT :org_id, e.id, l.line_no, l.account_id, :date, l.debit, l.credit, l.memo, l.party_id
+  FROM e, unnest(CAST(:line_nos AS integer[]), CAST(:account_ids AS bigint[]), CAST(:debits AS numeric[]),
+                 CAST(:credits AS numeric[]), CAST(:memos AS text[]), CAST(:party_ids AS bigint[]))
+       AS l(line_no, account_id, debit, credit, memo, party_id)
+), days AS (
+  INSERT INTO account_day_balance (org_id, account_id, date, debit, credit)
+  SELECT :org_id, d.account_id, :date, d.debit, d.credit
+  FROM unnest(CAST(:day_accounts AS bigint[]), CAST(:day_debits AS numeric[]), CAST(:day_credits AS numeric[]))
+       AS d(account_id, debit, credit)
+  ORDER BY d.account_id
+  ON CONFLICT (org_id, account_id, date) DO UPDATE
+  SET debit = account_day_balance.debit + excluded.debit, credit = account_day_balance.credit + excluded.credit
+)
+SELECT id FROM e
+""")
+
+
+_ENTRY_ID_PG = sa.text("SELECT nextval('journal_entry_id_seq')")
+
+
+def reserve_entry_id(pipe):
+    """An id for an entry about to be planned, taken with a posting's reads (PostgreSQL): the
+    document that points at the entry is then written with it, in the same pipeline."""
+    return pipe.add(_ENTRY_ID_PG)
+
+
+def queue_entry(pipe, plan: EntryPlan, number) -> None:
+    """Write a planned entry in a pipeline (PostgreSQL); `plan.entry_id` is set once it has run.
+    `number`: the entry's number, already taken (a statement of a pipeline cannot use another's
+    answer, so it is taken with the reads that come before)."""
+    rows, day = plan.rows, plan.day
+    accounts = sorted(day)
+    params = {**plan.values, "line_nos": [r["line_no"] for r in rows],
+              "account_ids": [r["account_id"] for r in rows], "debits": [r["debit"] for r in rows],
+              "credits": [r["credit"] for r in rows], "memos": [r["memo"] for r in rows],
+              "party_ids": [r["party_id"] for r in rows], "day_accounts": accounts,
+              "day_debits": [day[a][0] for a in accounts], "day_credits": [day[a][1] for a in accounts]}
+    plan.values["number"] = params["number"] = str(number)
+    params["id"] = plan.entry_id
+    handle = pipe.add(_ENTRY_PG, params)
+    pipe.then(lambda: setattr(plan, "entry_id", handle.scalar()))
+
+
+def write_entry(plan: EntryPlan, number: str) -> JournalEntry:
+    """Write a planned entry now (SQLite, or a caller with nothing else to send)."""
+    plan.values["number"] = number
+    if on_postgres():
+        from webapp.core.pipeline import Pipeline
+        pipe = Pipeline()
+        queue_entry(pipe, plan, number)
+        pipe.run()
+        return plan.entry()
+    entry = JournalEntry(**plan.values)
     db.session.add(entry)
     db.session.flush()
-    rows, day = [], defaultdict(lambda: [ZERO, ZERO])
-    for n, line in enumerate(lines, 1):
-        acc = accounts[line.account.id if isinstance(line.account, Account) else line.account]
-        rows.append({"org_id": org.id, "entry_id": entry.id, "line_no": n, "account_id": acc.id, "date": date,
-                     "debit": line.debit or ZERO, "credit": line.credit or ZERO,
-                     "memo": (line.memo or None) and line.memo[:300], "party_id": line.party_id})
-        totals = day[acc.id]
-        totals[0] += line.debit or ZERO
-        totals[1] += line.credit or ZERO
-    if on_postgres():
-        _write_lines_and_days_pg(org.id, entry.id, date, rows, day)
-    else:
-        # Core, not the ORM's bulk insert: that splits the rows into one statement per set of
-        # None-valued keys (with/without memo, party); this is one executemany.
-        db.session.execute(sa.insert(JournalLine.__table__), rows)
-        _add_to_day_balances(org.id, date, day)
+    plan.entry_id = entry.id
+    # Core, not the ORM's bulk insert: that splits the rows into one statement per set of
+    # None-valued keys (with/without memo, party); this is one executemany.
+    db.session.execute(sa.insert(JournalLine.__table__), [{**r, "entry_id": entry.id} for r in plan.rows])
+    _add_to_day_balances(plan.values["org_id"], plan.values["date"], plan.day)
     db.session.expire(entry, ["lines"])
     return entry
 
 
-#: An entry's lines and what they add to their accounts' day balances, in one statement
-#: (PostgreSQL): the lines from arrays, then the day balances in account order (concurrent postings
-#: lock the rows in the same order, so they never deadlock).
-_LINES_AND_DAYS_PG = sa.text("""
-WITH lines AS (
-  INSERT INTO journal_line (org_id, entry_id, line_no, account_id, date, debit, credit, memo, party_id)
-  SELECT :org_id, :entry_id, l.line_no, l.account_id, :date, l.debit, l.credit, l.memo, l.party_id
-  FROM unnest(CAST(:line_nos AS integer[]), CAST(:account_ids AS bigint[]), CAST(:debits AS numeric[]),
-              CAST(:credits AS numeric[]), CAST(:memos AS text[]), CAST(:party_ids AS bigint[]))
-       AS l(line_no, account_id, debit, credit, memo, party_id)
-)
-INSERT INTO account_day_balance (org_id, account_id, date, debit, credit)
-SELECT :org_id, d.account_id, :date, d.debit, d.credit
-FROM unnest(CAST(:day_accounts AS bigint[]), CAST(:day_debits AS numeric[]), CAST(:day_credits AS numeric[]))
-     AS d(account_id, debit, credit)
-ORDER BY d.account_id
-ON CONFLICT (org_id, account_id, date) DO UPDATE
-SET debit = account_day_balance.debit + excluded.debit, credit = account_day_balance.credit + excluded.credit
-""")
-
-
-def _write_lines_and_days_pg(org_id: int, entry_id: int, d: date, rows: list[dict], day: dict) -> None:
-    accounts = sorted(day)
-    db.session.execute(_LINES_AND_DAYS_PG, {
-        "org_id": org_id, "entry_id": entry_id, "date": d,
-        "line_nos": [r["line_no"] for r in rows], "account_ids": [r["account_id"] for r in rows],
-        "debits": [r["debit"] for r in rows], "credits": [r["credit"] for r in rows],
-        "memos": [r["memo"] for r in rows], "party_ids": [r["party_id"] for r in rows],
-        "day_accounts": accounts, "day_debits": [day[a][0] for a in accounts],
-        "day_credits": [day[a][1] for a in accounts]})
+def post_entry(*, date: date, memo: str, lines: list[Line], source_type: str,
+               source_id: int | None = None, source_number: str | None = None,
+               reversal_of: JournalEntry | None = None) -> JournalEntry:
+    """Post one balanced entry: checked to the minor unit, numbered, immutable."""
+    plan = plan_entry(date=date, memo=memo, lines=lines, source_type=source_type, source_id=source_id,
+                      source_number=source_number, reversal_of=reversal_of)
+    number = numbering.next_number("journal", date, current_organization().fiscal_year_start_month)
+    return write_entry(plan, number)
 
 
 _DAY_UPSERTS: dict[str, sa.Insert] = {}

@@ -81,11 +81,20 @@ def _before(history):
     return True
 
 
+def _pipelined(pipe, obj, keys) -> None:
+    """A document's number or reference written in a pipeline (`core.pipeline.queue_updates`)."""
+    from webapp.sales.models import SalesDocument
+    if type(obj) is SalesDocument and ("number" in keys or "reference" in keys):
+        queue_rows(pipe, obj)
+
+
 def install() -> None:
     """Keep the search rows with the documents: once per process."""
     if getattr(install, "done", False):
         return
     install.done = True
+    from webapp.core.pipeline import UPDATE_HOOKS
+    UPDATE_HOOKS.append(_pipelined)
 
     @event.listens_for(Session, "after_flush")
     def _reindex(session, flush_context):
@@ -112,3 +121,16 @@ def install() -> None:
 _INSERT_PG = sa.text(
     "INSERT INTO sales_document_search (org_id, document_id, token) "
     "SELECT * FROM unnest(CAST(:org_ids AS bigint[]), CAST(:document_ids AS bigint[]), CAST(:tokens AS text[]))")
+
+
+_DELETE_PG = sa.text("DELETE FROM sales_document_search WHERE org_id = :org_id AND document_id = :document_id")
+
+
+def queue_rows(pipe, doc) -> None:
+    """A document's search rows rewritten in a pipeline (PostgreSQL), for a change written there
+    rather than flushed (the ORM event does it for flushes)."""
+    rows = rows_for(doc)
+    pipe.add(_DELETE_PG, {"org_id": doc.org_id, "document_id": doc.id}, returns=False)
+    if rows:
+        pipe.add(_INSERT_PG, {"org_ids": [r["org_id"] for r in rows], "document_ids": [r["document_id"] for r in rows],
+                              "tokens": [r["token"] for r in rows]}, returns=False)
