@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from flask import g
 from flask_login import current_user
+from markupsafe import Markup
 
 from webapp.core.money import CURRENCIES, format_amount
 from webapp.core.permissions import ROLE_LABELS, allowed
@@ -31,8 +32,20 @@ def _localtime(value: datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
         return value.strftime(fmt)
 
 
+_DATES: dict[tuple, str] = {}
+
+
 def _date(value: date | None, fmt: str = "%d %b %Y") -> str:
-    return value.strftime(fmt) if value else ""
+    # A list shows the same few days on many rows: each (day, format) is formatted once.
+    if not value:
+        return ""
+    key = (value, fmt)
+    text = _DATES.get(key)
+    if text is None:
+        if len(_DATES) > 20_000:
+            _DATES.clear()
+        text = _DATES[key] = value.strftime(fmt)
+    return text
 
 
 def _qty(value) -> str:
@@ -60,6 +73,25 @@ def _my_orgs():
     return sorted((m for m in current_user.memberships if m.active), key=lambda m: m.organization.name.lower())
 
 
+_NAV_HTML: dict[tuple, Markup] = {}
+
+
+def _nav_html():
+    """The navigation as HTML. It depends only on the role, the page's path (which item is
+    active) and the counts beside items, so each combination is rendered once per process."""
+    from flask import render_template, request
+    from webapp.nav import NAV, nav_count
+    role = getattr(g, "role", None)
+    counts = tuple(nav_count(item) for section in NAV for item in section.items if item.count)
+    key = (role, request.path, request.endpoint == "dashboard.home", counts)
+    html = _NAV_HTML.get(key)
+    if html is None:
+        if len(_NAV_HTML) > 5_000:
+            _NAV_HTML.clear()
+        html = _NAV_HTML[key] = Markup(render_template("_nav.html"))
+    return html
+
+
 def _nav_count(item) -> int:
     """The number beside a navigation item (overdue invoices), once per request."""
     from webapp.nav import nav_count
@@ -76,7 +108,7 @@ def register(app) -> None:
                                  TAX_REGIMES=TAX_REGIMES, MONTHS=MONTHS, INDIA_STATES=INDIA_STATES,
                                  state_name=state_name, currency_places=lambda c: CURRENCIES[c].precision,
                                  today=today, MOVE_KINDS=MOVE_KINDS, REASONS=REASONS, METHODS=METHODS,
-                                 POLICIES=POLICIES, nav_count=_nav_count)
+                                 POLICIES=POLICIES, nav_count=_nav_count, nav_html=_nav_html)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

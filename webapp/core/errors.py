@@ -27,3 +27,9 @@ class StaleData(DomainError):
     """The form was based on data someone else has since changed."""
 
     status_code = 409
+
+
+class NotFound(DomainError):
+    """The row is not there, or belongs to another organization (a view answers 404)."""
+
+    status_code = 404

@@ -8,7 +8,7 @@ from sqlalchemy.orm import joinedload, lazyload
 
 from webapp.catalog.models import Product
 from webapp.core.clock import today
-from webapp.core.errors import DomainError
+from webapp.core.errors import DomainError, NotFound
 from webapp.core.forms import form_error
 from webapp.core.htmx import render, render_fragment
 from webapp.core.money import MoneyError, parse_amount
@@ -251,24 +251,27 @@ def delete(doc_id: int):
 @requires("sales.post")
 def post(doc_id: int):
     """Post an invoice: number, journal entry, stock."""
-    doc = get_or_404(SalesDocument, doc_id)
     form = PostForm()
     if not form.validate_on_submit():
         abort(400)
     if form.allow_expired.data and not allowed_override():
         abort(403)
     try:
-        warnings = services.post_invoice(doc, version=form.version.data, allow_expired=form.allow_expired.data,
+        # The service locks and reads the invoice itself (another organization's id is not found).
+        warnings = services.post_invoice(doc_id, version=form.version.data, allow_expired=form.allow_expired.data,
                                          override_credit=form.override_credit.data and allowed_credit_override())
+    except NotFound:
+        abort(404)
     except services.AlreadyPosted as exc:
         flash(exc.message, "info")
-        return redirect(url_for("sales.document", doc_id=doc.id), 303)
+        return redirect(url_for("sales.document", doc_id=doc_id), 303)
     except DomainError as exc:
+        doc = get_or_404(SalesDocument, doc_id)
         return render("sales/detail.html", status=exc.status_code, **_ctx(doc, error=exc, post_error=exc))
     for w in warnings:
         flash(w, "warning")
-    flash(f"Posted as {doc.number}.", "success")
-    return redirect(url_for("sales.document", doc_id=doc.id), 303)
+    flash(f"Posted as {db.session.get(SalesDocument, doc_id).number}.", "success")
+    return redirect(url_for("sales.document", doc_id=doc_id), 303)
 
 
 def allowed_override() -> bool:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import joinedload
 from webapp.catalog.models import Product
 from webapp.core import audit, numbering, trade
 from webapp.core.clock import now, today
-from webapp.core.errors import DomainError
+from webapp.core.errors import DomainError, NotFound
 from webapp.core.money import ZERO, format_amount
 from webapp.core.trade import (LineValues, apply_line_values, check_line_values, check_version, recompute)
 from webapp.core.tx import atomic
@@ -289,6 +289,8 @@ def _lock_with_location(doc_id: int) -> tuple[SalesDocument, Location | None]:
         sa.select(SalesDocument, Location).outerjoin(Location, Location.is_default.is_(True))
         .where(SalesDocument.id == doc_id).with_for_update(of=SalesDocument)
         .options(joinedload(SalesDocument.lines)).execution_options(populate_existing=True)).unique().first()
+    if row is None:
+        raise NotFound("There is no such invoice.")
     return row[0], row[1]
 
 
@@ -299,9 +301,10 @@ _OWED_PG = sa.text(
 
 
 @atomic()
-def post_invoice(doc: SalesDocument, *, version: int | None = None, allow_expired: bool = False,
+def post_invoice(doc: SalesDocument | int, *, version: int | None = None, allow_expired: bool = False,
                  override_credit: bool = False) -> list[str]:
-    """Post an invoice; returns warnings (a credit-limit warning under the 'warn' policy).
+    """Post an invoice (the document, or its id); returns warnings (a credit-limit warning under the
+    'warn' policy). NotFound for an id not of this organization.
 
     On PostgreSQL the posting is four round trips whatever the number of lines: the document
     locked (with its lines, products, customer and the default location); one pipeline of reads
@@ -309,7 +312,7 @@ def post_invoice(doc: SalesDocument, *, version: int | None = None, allow_expire
     locked, on hand, cost layers); the work in Python; one pipeline of writes (stock, the journal
     entry with its lines and day balances, the document, its lines' costs, the audit trail, the
     search rows). SQLite runs the same steps one statement at a time."""
-    doc, default_location = _lock_with_location(doc.id)
+    doc, default_location = _lock_with_location(doc if isinstance(doc, int) else doc.id)
     if doc.doc_type != INVOICE:
         raise DomainError("Only an invoice is posted.")
     if doc.status != DRAFT:
