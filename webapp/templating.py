@@ -35,7 +35,7 @@ def _localtime(value: datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
 _DATES: dict[tuple, str] = {}
 
 
-def _date(value: date | None, fmt: str = "%d %b %Y") -> str:
+def format_date(value: date | None, fmt: str = "%d %b %Y") -> str:
     # A list shows the same few days on many rows: each (day, format) is formatted once.
     if not value:
         return ""
@@ -102,7 +102,7 @@ def register(app) -> None:
     from webapp.core.clock import today
     from webapp.inventory.models import MOVE_KINDS, REASONS
     from webapp.payments.models import METHODS, POLICIES
-    app.jinja_env.filters.update(money=_money, localtime=_localtime, date=_date, qty=_qty,
+    app.jinja_env.filters.update(money=_money, localtime=_localtime, date=format_date, qty=_qty,
                                  role_label=lambda r: ROLE_LABELS.get(r, r))
     app.jinja_env.globals.update(can=_can, nav=_nav, my_orgs=_my_orgs, ROLE_LABELS=ROLE_LABELS,
                                  TAX_REGIMES=TAX_REGIMES, MONTHS=MONTHS, INDIA_STATES=INDIA_STATES,

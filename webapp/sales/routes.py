@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from sqlalchemy.orm import joinedload, lazyload
 
 from webapp.catalog.models import Product
@@ -11,7 +11,7 @@ from webapp.core.clock import today
 from webapp.core.errors import DomainError, NotFound
 from webapp.core.forms import form_error
 from webapp.core.htmx import render, render_fragment
-from webapp.core.money import MoneyError, parse_amount
+from webapp.core.money import MoneyError, format_amount, parse_amount
 from webapp.core.permissions import allowed, requires
 from webapp.core.tenancy import MAX_ID, get_or_404
 from webapp.core.trade import LineUrls, LineValues
@@ -23,6 +23,7 @@ from webapp.sales import bp, queries, services
 from webapp.sales.forms import CancelForm, HeaderForm, LineForm, PostForm
 from webapp.sales.models import DOC_TYPES, DRAFT, INVOICE, ORDER, QUOTE, SalesDocument, SalesLine
 from webapp.core.words import amount_in_words
+from webapp.templating import format_date
 from webapp.extensions import db
 
 PLURAL = {"invoice": "invoices", "quote": "quotes", "order": "orders"}
@@ -35,7 +36,11 @@ def _list(doc_type: str):
     f = queries.DocFilter(doc_type=doc_type, status=a.get("status", ""), customer_id=a.get("customer_id", type=int),
                           date_from=period.date_from.data, date_to=period.date_to.data, q=a.get("q", "")[:60],
                           sort=a.get("sort", "date"), page=a.get("page", 1, type=int) or 1)
-    rows, more = queries.documents(f, today())
+    day = today()
+    rows, more = queries.documents(f, day)
+    code = g.org.base_currency
+    for row in rows:
+        row.show(code, day, format_date, format_amount)
     statuses = queries.INVOICE_STATUSES if doc_type == INVOICE else queries.ORDER_STATUSES
     return render("sales/index.html", "results", docs=rows, more=more, f=f, doc_type=doc_type, statuses=statuses,
                   period=period, title=DOC_TYPES[doc_type] + "s" if doc_type != ORDER else "Sales orders")
