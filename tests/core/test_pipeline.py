@@ -94,7 +94,7 @@ def test_flush_writes_what_a_flush_writes_with_its_audit_rows(shop):
                               .order_by(audit.AuditLog.id)).all()
     assert [r.record_id for r in rows] == [a.id, b.id]
     assert rows[0].old == rows[1].old and rows[0].new == rows[1].new
-    assert rows[1].new == {"notes": "Deliver by Friday", "reference": "PO-77"}
+    assert rows[1].new == {"notes": "Deliver by Friday", "reference": "PO-77", "version": 2}
     # the new reference is found by the list's search (its search rows were written with it)
     from webapp.sales.queries import DocFilter, documents
     found, _ = documents(DocFilter(doc_type="quote", q="PO-77"), date(2026, 5, 1))
@@ -243,3 +243,63 @@ def test_an_idle_connection_killed_meanwhile_is_replaced_before_use(app):
         with engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT 1").scalar() == 1
             assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() != pid
+
+
+@needs_postgres
+def test_a_refusal_keeps_the_locks_its_caller_took_before(app, shop):
+    """A caller that locked a row (or took an advisory lock) before calling a service that refuses
+    still holds it: the lock counts as something a whole-transaction rollback would undo."""
+    import psycopg
+    cust = customer()
+    doc = sales.create_document("quote", on=date(2026, 5, 1), customer=cust)
+    db.session.commit()
+    db.session.scalars(sa.select(SalesDocument).where(SalesDocument.id == doc.id)
+                       .with_for_update(of=SalesDocument)).one()
+    db.session.execute(sa.text("SELECT pg_advisory_xact_lock(4242)"))
+    with pytest.raises(DomainError):
+        sales.update_header(doc, customer=cust, on=date(2026, 5, 1), due_date=date(2026, 4, 1))
+    url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url, autocommit=True) as other:
+        other.execute("SET lock_timeout = '200ms'")
+        other.execute("SELECT set_config('app.org_id', %s, false)", (str(shop["org_id"]),))
+        assert other.execute("SELECT pg_try_advisory_xact_lock(4242)").fetchone()[0] is False
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            other.execute("SELECT id FROM sales_document WHERE id = %s FOR UPDATE", (doc.id,))
+    db.session.rollback()
+
+
+def test_atomic_with_savepoint_true_makes_one_even_first(shop):
+    sent = []
+
+    def work():
+        with pytest.raises(DomainError):
+            with atomic(savepoint=True):
+                db.session.execute(sa.text("SELECT 2"))
+                raise DomainError("no")
+    db.session.execute(sa.text("SELECT 1"))
+    _statements(work, sent)
+    assert any(isinstance(s, str) and s.upper().startswith("SAVEPOINT") for s in sent), sent
+
+
+def test_a_change_of_version_alone_is_audited(shop):
+    """Adding a blank line changes only the document's version: the trail has it."""
+    doc = sales.create_document("quote", on=date(2026, 5, 1), customer=customer())
+    db.session.commit()
+    with audit.action("test.add_line"):
+        sales.add_line(doc, doc.version)
+    db.session.commit()
+    rows = db.session.execute(sa.select(audit.AuditLog.record_type, audit.AuditLog.old, audit.AuditLog.new)
+                              .where(audit.AuditLog.action == "test.add_line")).all()
+    assert ("sales_document", {"version": 1}, {"version": 2}) in [tuple(r) for r in rows]
+
+
+@needs_postgres
+def test_a_refused_pipeline_names_its_statements(shop):
+    pipe = pipeline.Pipeline()
+    pipe.add(sa.text("SELECT 1"))
+    pipe.add(sa.text("SELECT 1 / 0"))
+    pipe.add(sa.text("SELECT 2"))
+    with pytest.raises(sa.exc.DBAPIError) as refused:
+        with atomic():
+            pipe.run()
+    assert "a pipeline of 3 statements" in str(refused.value) and "SELECT 1 / 0" in str(refused.value)

@@ -180,3 +180,34 @@ def test_costing_method_is_fixed_once_moved(org):
                                         "reorder_quantity", "active", "description")}
     with pytest.raises(DomainError, match="costing method cannot change"):
         catalog.update_product(p, None, **dict(values, costing_method="average"))
+
+
+def test_a_unit_cost_of_more_than_six_places_is_refused(org):
+    p = product()
+    before = snapshot()
+    with pytest.raises(DomainError, match="6 decimal places") as refused:
+        receive(p, 1, "1.0000001")
+    assert refused.value.field == "unit_cost"
+    db.session.rollback()
+    assert snapshot() == before
+
+
+def test_a_figure_left_below_zero_can_come_back_after_negative_stock_is_turned_off(org):
+    """Negative stock was allowed, a sale took the figure to −5, then the owner turned it off: the
+    figure may come back up (a receipt, a count, a return), while taking more out is refused."""
+    from webapp.orgs.queries import current_organization
+    p = product(costing="fifo")
+    services.set_allow_negative_stock(current_organization(), True)
+    sell(p, 5, on=date(2026, 5, 1))
+    services.set_allow_negative_stock(current_organization(), False)
+    db.session.commit()
+    receive(p, 3, "4", on=date(2026, 5, 2))
+    db.session.commit()
+    assert services.available(p, services.default_location()) == D(-2)
+    with pytest.raises(DomainError, match="Insufficient stock"):
+        sell(p, 1, on=date(2026, 5, 3))
+    db.session.rollback()
+    receive(p, 4, "4", on=date(2026, 5, 3))
+    sell(p, 2, on=date(2026, 5, 3))
+    db.session.commit()
+    assert services.available(p, services.default_location()) == D(0)

@@ -136,9 +136,12 @@ def _session_statement(postgres: bool) -> sa.Select:
     stmt = sa.select(UserSession)
     if postgres:
         member = sa.orm.aliased(Membership)
+        # Only for a live session (a revoked or expired one is anonymous, and gets no organization).
         org = (sa.select(sa.cast(member.org_id, sa.String))
                .where(member.user_id == UserSession.user_id, member.org_id == sa.bindparam("org_id"),
-                      member.active.is_(True)).scalar_subquery())
+                      member.active.is_(True), UserSession.revoked_at.is_(None),
+                      UserSession.expires_at > sa.bindparam("now", type_=UserSession.expires_at.type))
+               .scalar_subquery())
         stmt = sa.select(UserSession, sa.func.set_config("app.org_id", sa.func.coalesce(org, ""), True))
     return (stmt.where(UserSession.token_hash == sa.bindparam("token_hash"))
             .options(joinedload(UserSession.user).joinedload(User.memberships).joinedload(Membership.organization))
@@ -158,6 +161,7 @@ def load_session(token: str | None, org_id: int | None = None) -> User | None:
     params = {"token_hash": _hash_token(token)}
     if postgres:
         params["org_id"] = org_id if isinstance(org_id, int) and 0 < org_id < 2**63 else 0
+        params["now"] = now()
     found = session.execute(_session_statement(postgres), params).unique().first()
     if found is None:
         return None

@@ -148,8 +148,23 @@ def _jsonable(values):
     return {k: _plain(v) for k, v in values.items()}
 
 
-def update_row(obj, name: str | None = None) -> dict | None:
-    """The audit row of an audited object's unflushed changes (None when nothing audited changed)."""
+_VERSIONS = "smepulse_audit_versions"
+
+
+def _version_change(state) -> tuple | None:
+    """(old, new) of a versioned document's version, from its unflushed history."""
+    if state.mapper.version_id_col is None or "version" not in state.committed_state:
+        return None
+    hist = state.attrs.version.history
+    if not hist.has_changes():
+        return None
+    return (hist.deleted[0] if hist.deleted else None), (hist.added[0] if hist.added else None)
+
+
+def update_row(obj, name: str | None = None, versions: dict | None = None) -> dict | None:
+    """The audit row of an audited object's unflushed changes (None when nothing audited changed).
+    `versions`: versioned documents' version changes noted before a flush (by then the ORM has
+    settled the version, and its history is gone)."""
     if not getattr(obj, "__audited__", False):
         return None
     state = sa.inspect(obj)
@@ -157,17 +172,20 @@ def update_row(obj, name: str | None = None) -> dict | None:
     # (`committed_state`; an in-place change of a mutable value is flagged into it): the
     # others have no history, so they are not asked one by one.
     changed = state.committed_state
-    if not changed:
+    versioned = state.mapper.version_id_col is not None
+    version = (versions.get(id(obj)) if versions is not None else _version_change(state)) if versioned else None
+    if not changed and version is None:
         return None
     old, new = {}, {}
     for key in _column_list(type(obj)):
-        if key not in changed or key == "version" and state.mapper.version_id_col is not None:
-            # a document's version is bookkeeping the ORM settles before this runs (not audited)
+        if key not in changed or versioned and key == "version":
             continue
         hist = state.attrs[key].history
         if hist.has_changes():
             old[key] = _plain(hist.deleted[0] if hist.deleted else None)
             new[key] = _plain(hist.added[0] if hist.added else None)
+    if version is not None:
+        old["version"], new["version"] = _plain(version[0]), _plain(version[1])
     if not new:
         return None
     return _row(obj.__tablename__, obj.id, name or _action.get() or "update", old, new, getattr(obj, "org_id", None))
@@ -178,17 +196,24 @@ def install() -> None:
         return
     install.done = True
 
+    @event.listens_for(Session, "before_flush")
+    def _note_versions(session, flush_context, instances):
+        session.info[_VERSIONS] = {id(obj): change for obj in session.dirty
+                                   if getattr(obj, "__audited__", False)
+                                   and (change := _version_change(sa.inspect(obj))) is not None}
+
     @event.listens_for(Session, "after_flush")
     def _record_changes(session, flush_context):
         rows = []
         name = _action.get()
+        versions = session.info.pop(_VERSIONS, {})
         for obj in session.new:
             if getattr(obj, "__audited__", False):
                 new = {k: _plain(getattr(obj, k)) for k in _column_list(type(obj))}
                 rows.append(_row(obj.__tablename__, getattr(obj, "id", None), name or "create",
                                  None, new, getattr(obj, "org_id", None)))
         for obj in session.dirty:
-            row = update_row(obj, name)
+            row = update_row(obj, name, versions)
             if row is not None:
                 rows.append(row)
         for obj in session.deleted:

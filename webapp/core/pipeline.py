@@ -114,24 +114,20 @@ class Pipeline:
         for listener in SENT:
             listener([it.sql for it in items])
         conn = db.session.connection()
-        if any(not it.sql.lstrip().upper().startswith(tx.READS) for it in items):
+        if any(tx.is_write(it.sql) for it in items):
             conn.info[tx.WROTE] = True
         raw = conn.connection.driver_connection
         cursors = []
-        current = None
         try:
             with raw.pipeline():
                 for it in items:
-                    current = it
                     cur = raw.cursor()
                     if it.many:
                         cur.executemany(it.sql, it.params, returning=it.returns)
                     else:
                         cur.execute(it.sql, it.params)
                     cursors.append(cur)
-                current = None
             for it, cur in zip(items, cursors):
-                current = it
                 if it.returns:
                     if it.many:
                         rows = []
@@ -145,9 +141,11 @@ class Pipeline:
                         it.handle.rows = cur.fetchall()
                 it.handle.rowcount = cur.rowcount
         except psycopg.Error as exc:
-            # psycopg raises a refused statement's error when the pipeline syncs, not at the statement.
-            raise sa.exc.DBAPIError.instance(current.sql if current else "(a pipeline of statements)",
-                                             current.params if current else None, exc, psycopg.Error) from exc
+            # psycopg raises a refused statement's error when the pipeline syncs, at a later statement
+            # or at the end, so the error names the whole pipeline, not one statement of it.
+            sql = "\n".join(f"{n}. {' '.join(it.sql.split())[:200]}" for n, it in enumerate(items, 1))
+            raise sa.exc.DBAPIError.instance(f"(a pipeline of {len(items)} statements)\n{sql}", None, exc,
+                                             psycopg.Error) from exc
 
 
 # ---------------------------------------------------------------- objects of the session
@@ -185,10 +183,12 @@ def _cast(column, name: str) -> str:
 UPDATE_HOOKS: list = []
 
 
-def _plain_update(obj) -> bool:
+def _plain_update(obj, org_id) -> bool:
+    """An update of plain columns of a loaded row of the current organization (the audit trail of
+    any other row, or of one of no organization, is the flush's to write)."""
     state = sa.inspect(obj)
-    if not state.persistent or not state.committed_state:
-        return state.persistent
+    if not state.persistent or getattr(obj, "org_id", None) != org_id:
+        return False
     attrs = state.mapper.attrs
     return all(isinstance(attrs.get(k), sa.orm.ColumnProperty) and k != "org_id" for k in state.committed_state)
 
@@ -206,7 +206,9 @@ def flush(pipe: Pipeline | None = None) -> None:
     dirty = list(session.dirty)
     if not dirty:
         return
-    if not all(_plain_update(obj) for obj in dirty):
+    from webapp.core.tenancy import current_org_id_or_none
+    org_id = current_org_id_or_none()
+    if org_id is None or not all(_plain_update(obj, org_id) for obj in dirty):
         session.flush()
         return
     # The app's before-flush checks (tenancy, posted entries are immutable) hold for these too.

@@ -8,14 +8,18 @@ error and carries on.
 
 How, at the outermost `atomic()` of a session:
 
-* when the transaction has written nothing yet (the usual case: a request
-  reads what it needs, then calls one service), no savepoint is made; an
-  exception rolls the whole transaction back, which undoes exactly the
-  service's writes. That saves the two round trips of SAVEPOINT and RELEASE
-  on every write of the app. "Written nothing" is tracked per connection:
-  any statement other than a SELECT (or transaction control) since the
-  transaction began counts, and so do unflushed changes in the session;
-* otherwise a savepoint.
+* when the transaction has done nothing yet that a rollback would undo for
+  the caller (the usual case: a request reads what it needs, then calls one
+  service), no savepoint is made; an exception rolls the whole transaction
+  back, which undoes exactly the service's writes (the objects the caller
+  holds are expired and read again when next used). That saves the two round
+  trips of SAVEPOINT and RELEASE on every write of the app. It is tracked per
+  connection: since the transaction began, any statement other than a plain
+  SELECT (or transaction control) counts, and so do row locks (`FOR UPDATE`,
+  `FOR SHARE`), advisory locks and settings other than the tenant's (which
+  every transaction writes again as it begins), and unflushed changes in the
+  session;
+* otherwise, or with `atomic(savepoint=True)`, a savepoint.
 
 An inner `atomic()` (posting an invoice inside a counter sale, the stock
 movements inside a posting) is already covered by the outer one, since an
@@ -46,9 +50,21 @@ def _transaction_begins(conn):
     conn.info[WROTE] = False
 
 
+def is_write(statement: str) -> bool:
+    """Whether rolling this statement back matters to whoever sent it (see the module's docstring)."""
+    text = statement.lstrip().upper()
+    if not text.startswith(READS):
+        return True
+    if not text.startswith("SELECT"):
+        return False
+    return (" FOR UPDATE" in text or " FOR SHARE" in text or " FOR NO KEY UPDATE" in text
+            or " FOR KEY SHARE" in text or "PG_ADVISORY" in text
+            or ("SET_CONFIG" in text and "'APP.ORG_ID'" not in text))
+
+
 @event.listens_for(Engine, "before_cursor_execute")
 def _note_writes(conn, cursor, statement, parameters, context, executemany):
-    if not conn.info.get(WROTE) and not statement.lstrip().upper().startswith(READS):
+    if not conn.info.get(WROTE) and is_write(statement):
         conn.info[WROTE] = True
 
 
@@ -77,7 +93,7 @@ def atomic(*, savepoint: bool = False):
         finally:
             info[_DEPTH] = depth
         return
-    if not depth and _nothing_written(session):
+    if not depth and not savepoint and _nothing_written(session):
         info[_DEPTH] = 1
         try:
             yield

@@ -405,7 +405,7 @@ class StockPlan:
 
         def done():
             if "on_hand" in handles:
-                self._check_on_hand(handles["on_hand"].rows)
+                self._check_on_hand(handles["on_hand"].rows, deltas)
             ids = dict(handles["moves"].rows)
             self._made([ids[k + 1] for k in range(len(moves))])
         pipe.then(done)
@@ -425,7 +425,7 @@ class StockPlan:
             rows = conn.execute(sa.select(t.c.product_id, t.c.batch_id, t.c.location_id, t.c.quantity).where(
                 t.c.org_id == org_id, t.c.product_id.in_({d[0] for d in deltas}))).all()
             keys = {d[:3] for d in deltas}
-            self._check_on_hand([r for r in rows if tuple(r[:3]) in keys])
+            self._check_on_hand([r for r in rows if tuple(r[:3]) in keys], deltas)
         m = StockMove.__table__
         ids = [conn.execute(sa.insert(m).values(
             **self._meta, kind=mv.kind, product_id=mv.product_id, batch_id=mv.batch_id,
@@ -448,11 +448,15 @@ class StockPlan:
                 backlog_value=ps.backlog_value, last_unit_cost=ps.last_unit_cost))
         self._made(ids)
 
-    def _check_on_hand(self, rows) -> None:
+    def _check_on_hand(self, rows, deltas) -> None:
+        """A figure this movement lowered below zero, where negative stock is not allowed, stops
+        the transaction. (A figure already below zero, left from a time negative stock was allowed,
+        may come back up, and must be able to.)"""
         if self.org.allow_negative_stock:
             return
+        lowered = {d[:3] for d in deltas if d[3] < 0}
         for product_id, batch_id, location_id, quantity in rows:
-            if quantity < 0:
+            if quantity < 0 and (product_id, batch_id, location_id) in lowered:
                 raise RuntimeError(f"on hand of product {product_id} (batch {batch_id}) at location "
                                    f"{location_id} went below zero: the pool lock did not hold")
 

@@ -39,6 +39,7 @@ from webapp.orgs.queries import current_organization
 from webapp.orgs.services import DOCUMENT_CHECKS, org_setup_step
 
 QTY = Decimal("0.001")
+UNIT_COST = Decimal("0.000001")
 
 #: The account each kind of move is valued against (inventory is the other side).
 COUNTER_ROLE = {
@@ -175,6 +176,13 @@ def _lock_pools(product_ids: list[int]) -> dict[int, ProductStock]:
     return pools
 
 
+def lock_pools(product_ids: list[int]) -> None:
+    """Lock these products' cost pools now, in product order (for a posting that changes stock a
+    line at a time, such as a bill revaluing its receipts)."""
+    if product_ids:
+        _lock_pools(sorted(product_ids))
+
+
 def _check_spec(n: int, spec: MoveSpec) -> None:
     org_id = current_organization().id
     for obj in (spec.product, spec.batch, spec.from_location, spec.to_location):
@@ -195,6 +203,8 @@ def _check_spec(n: int, spec: MoveSpec) -> None:
             raise DomainError(f"{where}: stock coming in needs a destination only.")
         if spec.unit_cost is None or spec.unit_cost < 0:
             raise DomainError(f"{where}: enter the unit cost.", field="unit_cost")
+        if spec.unit_cost != spec.unit_cost.quantize(UNIT_COST) or spec.unit_cost > MAX_AMOUNT:
+            raise DomainError(f"{where}: a unit cost has at most 6 decimal places.", field="unit_cost")
         if spec.value is not None and (spec.value < 0 or spec.value != _money(spec.value)):
             raise DomainError(f"{where}: the value must be a non-negative amount of money.")
         if spec.product.tracks_batches and spec.batch is None:

@@ -522,6 +522,9 @@ def post_bill(doc: PurchaseDocument, version: int | None = None) -> PurchaseDocu
         .with_for_update(of=GoodsReceiptLine).execution_options(populate_existing=True))}
     order = _lock(PurchaseDocument, doc.order_id) if doc.order_id else None
     order_lines = {l.id: l for l in order.lines} if order else {}
+    # The cost pools of the bill's products, in product order, before any line revalues its receipt
+    # (every posting locks pools in that order, and before the journal's counter: no deadlocks).
+    inventory.lock_pools(sorted({l.product.id for l in lines if l.product is not None and l.product.stocked}))
     for n, l in enumerate(lines, 1):
         if l.product is not None and l.product.stocked:
             rl = receipt_lines.get(l.receipt_line_id)
@@ -605,6 +608,7 @@ def cancel_bill(doc: PurchaseDocument, *, reason: str, on: date) -> PurchaseDocu
         # The stock may have moved since; take the difference back out of what is on hand now.
         lines = [Line(l.account_id, debit=l.credit, credit=l.debit, memo=l.memo, party_id=l.party_id)
                  for l in original.lines if l.account.role not in ("inventory", "cogs")]
+        inventory.lock_pools(sorted({l.product_id for l in doc.lines if l.receipt_line_id in receipt_lines}))
         for l in doc.lines:
             rl = receipt_lines.get(l.receipt_line_id)
             if rl is not None:

@@ -332,14 +332,6 @@ def post_invoice(doc: SalesDocument | int, *, version: int | None = None, allow_
 def _post(doc, org, lines, default_location, *, allow_expired, override_credit) -> list[str]:
     postgres = on_postgres()
     reads = Pipeline()
-    number = numbering.take(reads, "invoice", doc.date, org.fiscal_year_start_month)
-    # The entry's number is taken with the reads when the entry is certain (there is something to
-    # receive); a free invoice may have no entry at all, and a number taken for none would be a gap.
-    journal = entry_id = None
-    if doc.grand_total > 0:
-        journal = numbering.take(reads, "journal", doc.date, org.fiscal_year_start_month)
-        if postgres:
-            entry_id = reserve_entry_id(reads)
     taxes = defaultdict(lambda: ZERO)
     for row in doc.tax_breakdown or []:
         taxes[row["kind"]] += Decimal(row["amount"])
@@ -354,13 +346,23 @@ def _post(doc, org, lines, default_location, *, allow_expired, override_credit) 
             [MoveSpec(ISSUE, l.product, l.quantity, from_location=location, batch=l.batch) for l in stocked],
             on=doc.date, source_type="invoice", source_id=doc.id, allow_expired=allow_expired)
         roles += ["cogs", "inventory"]
+    # Locks in the order every posting takes them: the document (taken), the products' cost pools,
+    # then the counters (the invoice's, the journal's), so that no two postings wait on each other.
+    if plan is not None:
+        plan.read(reads)
+    number = numbering.take(reads, "invoice", doc.date, org.fiscal_year_start_month)
+    # The entry's number is taken with the reads when the entry is certain (there is something to
+    # receive); a free invoice may have no entry at all, and a number taken for none would be a gap.
+    journal = entry_id = None
+    if doc.grand_total > 0:
+        journal = numbering.take(reads, "journal", doc.date, org.fiscal_year_start_month)
+        if postgres:
+            entry_id = reserve_entry_id(reads)
     accounts = owed = None
     if postgres:
         accounts = queue_accounts(reads, roles)
         if doc.customer.credit_limit is not None:
             owed = reads.add(_OWED_PG, {"org_id": org.id, "party_id": doc.customer_id})
-    if plan is not None:
-        plan.read(reads)
     reads.run()
     if plan is not None and plan.postgres:
         plan.loaded()
@@ -434,12 +436,8 @@ def cancel_invoice(doc: SalesDocument, *, reason: str, on: date | None = None) -
         raise DomainError("A cancellation cannot be dated before the invoice.", field="date")
     check_open(doc.date, "cancel")
     check_open(on, "cancel")
-    entry = None
-    if doc.entry_id:
-        from webapp.ledger.models import JournalEntry
-        entry = reverse_entry(db.session.get(JournalEntry, doc.entry_id), date=on,
-                              memo=f"Cancellation of {doc.number}: {reason.strip()[:200]}",
-                              source_type="invoice", source_id=doc.id)
+    # The goods first, then the reversal: the products' cost pools are locked before the journal's
+    # counter, in the order every posting takes them (no two postings wait on each other).
     issued = db.session.scalars(sa.select(StockMove).where(
         StockMove.source_type == "invoice", StockMove.source_id == doc.id, StockMove.kind == ISSUE)
         .order_by(StockMove.id)).all()
@@ -448,9 +446,15 @@ def cancel_invoice(doc: SalesDocument, *, reason: str, on: date | None = None) -
                           to_location=db.session.get(Location, m.from_location_id),
                           batch=db.session.get(Batch, m.batch_id) if m.batch_id else None,
                           unit_cost=m.unit_cost, value=-m.value_change) for m in issued]
-        # The reversal above already moved the value back in the ledger; the
-        # returned goods carry exactly the value that left.
+        # The reversal below moves the value back in the ledger; the returned goods carry exactly
+        # the value that left.
         inventory.apply(specs, on=on, source_type="invoice", source_id=doc.id, source_number=doc.number)
+    entry = None
+    if doc.entry_id:
+        from webapp.ledger.models import JournalEntry
+        entry = reverse_entry(db.session.get(JournalEntry, doc.entry_id), date=on,
+                              memo=f"Cancellation of {doc.number}: {reason.strip()[:200]}",
+                              source_type="invoice", source_id=doc.id)
     with audit.action("invoice.cancel"):
         doc.status, doc.cancel_reason, doc.cancelled_at = CANCELLED, reason.strip()[:300], now()
         doc.cancel_entry_id = entry.id if entry else None
