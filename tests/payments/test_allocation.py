@@ -179,3 +179,74 @@ def test_aged_receivables_as_of_any_day(books):
     assert [(d.doc.id, d.outstanding, d.days_overdue, d.bucket) for d in docs] == [
         (b["c"].id, D(800), 36, "d31_60"), (b["b"].id, D(2500), 21, "d1_30")]
     assert [a for _, a in credit_rows] == [D(500)]
+
+
+def test_recording_writes_the_payment_its_allocations_and_their_audit_trail(app, ctx):
+    """On PostgreSQL a payment is recorded in two pipelines (reads and locks; writes); on SQLite
+    through the ORM: either way the same rows, the objects as written, and an audit trail of the
+    payment, each allocation and each invoice's amount paid."""
+    from webapp.core import audit
+    from webapp.core.audit import AuditLog
+    from webapp.sales.models import SalesDocument
+    org_id, user_id = create_org("Lotus Pharmacy")
+    with tenant(org_id), audit.acting_as(user_id):
+        c = customer("Metro Clinic")
+        invoices = [sale(c, 100 + n, date(2026, 5, 1 + n)) for n in range(10)]
+        parts = [(inv, inv.grand_total - (50 if n % 2 else 0)) for n, inv in enumerate(invoices)]
+        allocated = sum((a for _, a in parts), D(0))
+        db.session.commit()
+        p = receive(c, 2000, date(2026, 6, 1), parts, reference=" NEFT 4471 ", idempotency_key="form-1")
+        assert not (db.session.new or db.session.dirty)        # nothing left to flush
+        assert (p.number, p.reference, p.allocated_amount, p.unallocated) == \
+            ("RCT-2026-27-00001", "NEFT 4471", allocated, D(2000) - allocated)
+        assert [(a.invoice_id, a.amount, a.date, a.active) for a in p.allocations] == \
+            [(inv.id, a, date(2026, 6, 1), True) for inv, a in parts]
+        assert [(inv.amount_paid, inv.payment_status) for inv in invoices] == \
+            [(a, "paid" if n % 2 == 0 else "partly_paid") for n, (_, a) in enumerate(parts)]
+        db.session.commit()
+        # What the database holds is what the objects said.
+        db.session.expire_all()
+        fresh = db.session.get(Payment, p.id)
+        assert (fresh.number, fresh.amount, fresh.allocated_amount, fresh.idempotency_key, fresh.created_by_id) == \
+            ("RCT-2026-27-00001", D(2000), allocated, "form-1", user_id)
+        entry = db.session.get(JournalEntry, fresh.entry_id)
+        assert (entry.source_type, entry.source_id, entry.source_number) == ("payment", p.id, p.number)
+        assert [(a.invoice_id, a.amount) for a in fresh.allocations] == [(inv.id, a) for inv, a in parts]
+        assert [db.session.get(SalesDocument, inv.id).amount_paid for inv in invoices] == [a for _, a in parts]
+        trail = db.session.execute(sa.select(AuditLog.action, AuditLog.record_type, AuditLog.record_id,
+                                             AuditLog.user_id, AuditLog.new)
+                                   .where(AuditLog.record_type.in_(("payment", "allocation", "sales_document")),
+                                          AuditLog.at >= fresh.created_at)
+                                   .order_by(AuditLog.id)).all()
+        created = [t for t in trail if t.action == "create"]
+        assert [(t.record_type, t.record_id) for t in created] == \
+            [("payment", p.id)] + [("allocation", a.id) for a in fresh.allocations]
+        assert D(created[0].new["amount"]) == D(2000)
+        assert created[0].new["number"] == p.number and created[0].new["party_id"] == c.id
+        assert {t.user_id for t in trail} == {user_id}
+        paid = {t.record_id: t.new for t in trail if t.record_type == "sales_document"}
+        assert {k: D(v["amount_paid"]) for k, v in paid.items()} == {inv.id: a for inv, a in parts}
+        assert {k: v.get("payment_status") for k, v in paid.items()} == \
+            {inv.id: "paid" if n % 2 == 0 else "partly_paid" for n, inv in enumerate(invoices)}
+        # The payment as the whole trail has it at the end: what was written.
+        last = {}
+        for t in trail:
+            if t.record_type == "payment":
+                last.update(t.new)
+        assert D(last["allocated_amount"]) == allocated and last["entry_id"] == fresh.entry_id
+
+
+def test_a_refused_recording_takes_no_number(books):
+    """The checks after the documents are locked refuse: nothing is written, and the next payment
+    gets the number the refused one would have had."""
+    b = books
+    cases = [([(b["a"], D(1001))], "has only 1,000.00 outstanding"),
+             ([(b["a"], D(600)), (b["b"], D(600))], "more than the 1,000.00 left of the payment"),
+             ([(sale(customer("Someone Else"), 50, date(2026, 5, 2)), D(10))], "another party's invoice")]
+    for parts, message in cases:
+        with pytest.raises(DomainError, match=message):
+            receive(b["metro"], 1000, date(2026, 6, 1), [(d, a) for d, a in parts])
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Payment)) == 0
+        assert (b["a"].amount_paid, b["b"].amount_paid) == (0, 0)
+    p = receive(b["metro"], 1000, date(2026, 6, 1), [(b["a"], D(1000))])
+    assert p.number == "RCT-2026-27-00001" and b["a"].payment_status == "paid"

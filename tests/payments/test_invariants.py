@@ -42,6 +42,18 @@ def _status_ok(doc) -> bool:
     return doc.payment_status == ("paid" if doc.amount_paid == doc.grand_total else "partly_paid")
 
 
+def snapshot_days() -> list[date]:
+    """Past days kept (payments/aging.py) through the random operations, which are dated from 97 days
+    ago on: most of them are back-dated for some of these days."""
+    return [today() - timedelta(days=n) for n in (95, 61, 30, 1)]
+
+
+def _by_party(stmt) -> dict:
+    """{party: (buckets…, unallocated)} of a statement of sums per party, parties with something only."""
+    return {party_id: tuple(D(a) for a in amounts) for party_id, *amounts in db.session.execute(stmt)
+            if party_id is not None and any(amounts)}
+
+
 def check(on: date):
     for model, col, role, direction in ((SalesDocument, Allocation.invoice_id, "receivables", "in"),
                                         (PurchaseDocument, Allocation.bill_id, "payables", "out")):
@@ -79,6 +91,15 @@ def check(on: date):
             kept, added = queries.aged(kind, today(), kept=True), queries.aged(kind, today())
             assert [dataclasses.astuple(r) for r in kept.rows] == [dataclasses.astuple(r) for r in added.rows]
             assert dataclasses.astuple(kept.totals) == dataclasses.astuple(added.totals)
+            # So do the snapshots of past days, kept by the triggers since before the first document.
+            for day in snapshot_days():
+                # kept == from what is stored now plus the changes since == every document of then
+                assert _by_party(aging.snapshot_sums(kind, day)) == _by_party(queries.sums_added_up(kind, day)) \
+                    == _by_party(queries.sums_added_up(kind, day, direct=True))
+                kept, added = queries.aged(kind, day, kept=True), queries.aged(kind, day)
+                assert [dataclasses.astuple(r) for r in kept.rows] == [dataclasses.astuple(r) for r in added.rows]
+                assert dataclasses.astuple(kept.totals) == dataclasses.astuple(added.totals)
+                assert kept.totals.total == sign * balance_of_role(role, day)
     for p in db.session.scalars(sa.select(Payment)):
         used = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Allocation.amount), 0)).where(
             Allocation.payment_id == p.id, Allocation.unallocated_at.is_(None)))
@@ -96,6 +117,8 @@ def test_random_payments_keep_balances_statuses_and_controls_consistent(app, ops
             suppliers = [supplier(payment_terms_days=t) for t in (7, 30, 60)]
             for kind in aging.KINDS:
                 aging.refresh(kind, today())      # from here on the triggers keep today's sums
+                for day in (snapshot_days() if is_postgres() else ()):
+                    aging.snapshot(kind, day)     # and those of these past days
             # Around today, so that today's report has documents in every bucket.
             on = today() - timedelta(days=100)
             for n, (op, i, amount, policy, pick) in enumerate(ops):
@@ -164,6 +187,8 @@ def test_random_payments_keep_balances_statuses_and_controls_consistent(app, ops
                 earlier = on - timedelta(days=pick % 20)
                 for kind, role, sign in (("customer", "receivables", 1), ("supplier", "payables", -1)):
                     assert queries.aged(kind, earlier).totals.total == sign * balance_of_role(role, earlier)
+                    assert _by_party(queries.sums_added_up(kind, earlier)) == \
+                        _by_party(queries.sums_added_up(kind, earlier, direct=True))
             # Today's report reads the stored amounts (a different query): the same totals.
             for kind, role, sign in (("customer", "receivables", 1), ("supplier", "payables", -1)):
                 assert queries.aged(kind, today()).totals.total == sign * balance_of_role(role, today())

@@ -107,6 +107,8 @@ def overdue_check(job, progress):
     day = date.fromisoformat(job.params["day"])
     for kind in aging.KINDS:
         aging.ready(kind, day)       # the morning's job brings today's aged sums to the new day (committed)
+        if day == today():           # and keeps the last month-end's, which accountants ask for
+            aging.ready(kind, aging.last_month_end(day))
     rows = queries.overdue_invoices(day)
     org = db.session.scalars(sa.select(Organization)).first()
     total = sum((d.amount_due for d in rows), start=0)

@@ -49,6 +49,9 @@ class Payment(TenantScoped, db.Model):
         sa.Index("ix_payment_credit", "org_id", "direction", "party_id",
                  postgresql_include=["date", "amount", "allocated_amount", "refunded_amount"],
                  postgresql_where=sa.text(CREDIT_LEFT), sqlite_where=sa.text(CREDIT_LEFT)),
+        # A payment's refunds (few: only those rows are in it).
+        sa.Index("ix_payment_refund_of", "org_id", "refund_of_id",
+                 postgresql_where=sa.text("refund_of_id IS NOT NULL"), sqlite_where=sa.text("refund_of_id IS NOT NULL")),
         sa.CheckConstraint("direction IN ('in', 'out')", name="direction"),
         sa.CheckConstraint("amount > 0", name="amount_positive"),
         sa.CheckConstraint("allocated_amount >= 0", name="allocated_not_negative"),
@@ -171,3 +174,43 @@ class AgedPartySum(TenantScoped, db.Model):
     d31_60: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
     d61_90: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
     over_90: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+
+
+class AgedSnapshotDay(TenantScoped, db.Model):
+    """A past day whose aged balances `AgedSnapshot` holds, per organization and kind (PostgreSQL).
+    Built the first time a report of that day is asked for (payments/aging.py); kept true by
+    database triggers when something dated on or before it changes later (migration 0013)."""
+
+    __tablename__ = "aged_snapshot_day"
+    __org_index__ = False
+    __table_args__ = (
+        sa.PrimaryKeyConstraint("org_id", "kind", "day"),
+        sa.CheckConstraint("kind IN ('customer', 'supplier')", name="kind"),
+    )
+
+    kind: Mapped[str] = mapped_column(sa.String(10))
+    day: Mapped[date]
+
+
+class AgedSnapshot(TenantScoped, db.Model):
+    """A party's open invoices (or bills) by age and its unallocated credit at the end of one of
+    the `AgedSnapshotDay`s: what the aged report of that day reads instead of adding up the
+    documents and allocations of then."""
+
+    __tablename__ = "aged_snapshot"
+    __org_index__ = False
+    __table_args__ = (
+        sa.PrimaryKeyConstraint("org_id", "kind", "day", "party_id"),
+        sa.CheckConstraint("kind IN ('customer', 'supplier')", name="kind"),
+    )
+
+    kind: Mapped[str] = mapped_column(sa.String(10))
+    day: Mapped[date]
+    party_id: Mapped[int] = mapped_column(sa.ForeignKey("party.id"))
+    current: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+    d1_30: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+    d31_60: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+    d61_90: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+    over_90: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+    #: The party's payments not allocated nor refunded by then (a positive amount).
+    unallocated: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))

@@ -8,22 +8,27 @@ a payment made settles supplier bills.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import lazyload
+from sqlalchemy.orm import lazyload, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from webapp.core import audit, numbering
 from webapp.core.clock import now
 from webapp.core.errors import DomainError
 from webapp.core.money import MAX_AMOUNT, ZERO, currency, format_amount
+from webapp.core.pipeline import Pipeline
 from webapp.core.tx import atomic
 from webapp.extensions import db, on_postgres
 from webapp.ledger.models import Account
-from webapp.ledger.services import Line, account_for, check_open, post_entry, reverse_entry
+from webapp.ledger.services import (Line, account_for, accounts_from, check_open, plan_entry, post_entry,
+                                     queue_accounts, queue_entry, reserve_entry_id, reverse_entry)
 from webapp.orgs.queries import current_organization
 from webapp.parties.models import Party
 from webapp.payments.models import CANCELLED, IN, METHODS, OUT, POLICIES, POSTED, Allocation, Payment
@@ -264,24 +269,35 @@ def record_payment(*, direction: str, party: Party, amount: Decimal, account: Ac
     """Record money received from a customer (direction "in") or paid to a supplier ("out"), post it, and
     allocate it: `allocations` is a list of (invoice or bill, amount). One transaction; a refusal anywhere
     leaves nothing."""
-    if idempotency_key:
+    # On PostgreSQL the key is claimed with the recording's first round trip (`_record_pg`).
+    postgres = on_postgres()
+    if idempotency_key and not postgres:
         _claim_key(idempotency_key)
     try:
-        # Its own savepoint, even inside another service's (a counter sale): the error below is
-        # caught here, and the transaction must be usable to look the earlier payment up.
-        with atomic(savepoint=True):
+        # A refusal undoes what this wrote: the whole transaction when nothing was written before
+        # (a request), else back to a savepoint (core.tx), so the transaction can look the earlier
+        # payment up below. (No savepoint of its own when nothing was written: two round trips.)
+        with atomic():
             return _record(direction=direction, party=party, amount=amount, account=account, method=method, on=on,
-                           reference=reference, memo=memo, idempotency_key=idempotency_key, allocations=allocations)
-    except IntegrityError:
+                           reference=reference, memo=memo, idempotency_key=idempotency_key, allocations=allocations,
+                           claim=bool(idempotency_key) and postgres)
+    except IntegrityError as exc:
         # The unique index on the key is the last guard (a race the advisory lock did not cover).
-        earlier = by_idempotency_key(idempotency_key) if idempotency_key else None
+        if not idempotency_key:
+            raise
+        try:
+            earlier = by_idempotency_key(idempotency_key)
+        except sa.exc.DBAPIError:
+            # Inside another service's transaction, which the failed statement has ended: its refusal.
+            raise exc from None
         if earlier is None:
             raise
         raise AlreadyRecorded(f"This payment was already recorded as {earlier.number}.", payment=earlier) from None
 
 
 def _record(*, direction, party, amount, account, method, on, reference, memo, idempotency_key, allocations,
-            refund_of: Payment | None = None) -> Payment:
+            refund_of: Payment | None = None, claim: bool = False) -> Payment:
+    """`claim`: take the idempotency key here (PostgreSQL; else the caller has)."""
     org = current_organization()
     code = org.base_currency
     if direction not in (IN, OUT):
@@ -296,6 +312,10 @@ def _record(*, direction, party, amount, account, method, on, reference, memo, i
     if method not in METHODS:
         raise DomainError("Choose how it was paid.", field="method")
     check_open(on)
+    if on_postgres():
+        return _record_pg(org=org, direction=direction, party=party, amount=amount, account=account, method=method,
+                          on=on, reference=reference, memo=memo, idempotency_key=idempotency_key,
+                          parts=list(allocations), refund_of=refund_of, claim=claim)
     kind = "payment_in" if direction == IN else "payment_out"
     number = numbering.next_number(kind, on, org.fiscal_year_start_month)
     payment = Payment(number=number, direction=direction, date=on, party_id=party.id, account_id=account.id,
@@ -305,17 +325,7 @@ def _record(*, direction, party, amount, account, method, on, reference, memo, i
                       created_by_id=audit.current_actor().user_id)
     db.session.add(payment)
     db.session.flush()
-    # The party's control account: receivables for a customer (a refund to a customer too),
-    # payables for a supplier (and a supplier's refund to us).
-    control = "receivables" if (direction == IN) == (refund_of is None) else "payables"
-    if refund_of is not None:
-        label = f"Refund {'to' if direction == OUT else 'from'} {party.name} of {refund_of.number}'s credit"
-    else:
-        label = f"{'Receipt from' if direction == IN else 'Payment to'} {party.name}"
-    if direction == IN:
-        lines = [Line(account, debit=amount, memo=payment.reference), Line(control, credit=amount, party_id=party.id)]
-    else:
-        lines = [Line(control, debit=amount, party_id=party.id), Line(account, credit=amount, memo=payment.reference)]
+    control, label, lines = _entry_lines(direction, party, amount, account, payment.reference, refund_of)
     entry = post_entry(date=on, memo=f"{number} {label}", lines=lines, source_type="payment", source_id=payment.id,
                        source_number=number)
     # Written with the allocations (one UPDATE of the payment), or when the savepoint ends.
@@ -323,6 +333,226 @@ def _record(*, direction, party, amount, account, method, on, reference, memo, i
     if allocations:
         # The payment was inserted by this transaction: no one else can see it, let alone lock it.
         _allocate(payment, list(allocations), None)
+    return payment
+
+
+def _entry_lines(direction, party, amount, account, reference, refund_of):
+    """(control role, label, lines) of a payment's entry. The party's control account: receivables
+    for a customer (a refund to a customer too), payables for a supplier (and a supplier's refund
+    to us)."""
+    control = "receivables" if (direction == IN) == (refund_of is None) else "payables"
+    if refund_of is not None:
+        label = f"Refund {'to' if direction == OUT else 'from'} {party.name} of {refund_of.number}'s credit"
+    else:
+        label = f"{'Receipt from' if direction == IN else 'Payment to'} {party.name}"
+    if direction == IN:
+        lines = [Line(account, debit=amount, memo=reference), Line(control, credit=amount, party_id=party.id)]
+    else:
+        lines = [Line(control, debit=amount, party_id=party.id), Line(account, credit=amount, memo=reference)]
+    return control, label, lines
+
+
+# ---------------------------------------------------------------- recording on PostgreSQL
+
+_CLAIM_PG = sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))")
+_BY_KEY_PG = sa.text("SELECT id, number FROM payment WHERE org_id = :org_id AND idempotency_key = :key")
+#: The documents to settle, locked in id order, with what settling them reads and writes.
+_LOCK_PG = {model: sa.text(
+    f"SELECT id, doc_type, status, number, {party}, currency, grand_total, amount_paid, payment_status, date, "
+    f"version FROM {model.__tablename__} WHERE org_id = :org_id AND id = ANY(CAST(:ids AS bigint[])) "
+    "ORDER BY id FOR UPDATE")
+    for model, party in ((SalesDocument, "customer_id"), (PurchaseDocument, "supplier_id"))}
+_LOCKED_COLUMNS = ("id", "doc_type", "status", "number", "party", "currency", "grand_total", "amount_paid",
+                   "payment_status", "date", "version")
+#: Ids for the payment and its allocations, taken with the reads (the writes then name them).
+_IDS_PG = sa.text("SELECT nextval('payment_id_seq'), "
+                  "ARRAY(SELECT nextval('allocation_id_seq') FROM generate_series(1, :n))")
+_PAYMENT_COLUMNS = ("id", "org_id", "number", "direction", "status", "date", "party_id", "account_id", "method",
+                    "reference", "memo", "currency", "amount", "allocated_amount", "refunded_amount",
+                    "idempotency_key", "entry_id", "refund_of_id", "created_by_id", "created_at")
+_INSERT_PAYMENT_PG = sa.text(f"INSERT INTO payment ({', '.join(_PAYMENT_COLUMNS)}) "
+                             f"VALUES ({', '.join(':' + c for c in _PAYMENT_COLUMNS)})")
+#: All the allocations in one statement (one call of their statement trigger, migration 0013).
+_INSERT_ALLOCATIONS_PG = {column: sa.text(
+    f"INSERT INTO allocation (id, org_id, payment_id, {column}, amount, date, created_at, created_by_id) "
+    f"SELECT a.id, :org_id, :payment_id, a.doc_id, a.amount, a.date, :created_at, :created_by_id "
+    "FROM unnest(CAST(:ids AS bigint[]), CAST(:doc_ids AS bigint[]), CAST(:amounts AS numeric[]), "
+    "CAST(:dates AS date[])) AS a(id, doc_id, amount, date) ORDER BY a.id")
+    for column in ("invoice_id", "bill_id")}
+#: The documents' new amounts paid, in one statement (with the version check a flush makes).
+_SETTLE_PG = {model: sa.text(
+    f"UPDATE {model.__tablename__} AS d SET amount_paid = v.amount_paid, payment_status = v.payment_status "
+    "FROM unnest(CAST(:ids AS bigint[]), CAST(:paid AS numeric[]), CAST(:statuses AS text[]), "
+    "CAST(:versions AS bigint[])) AS v(id, amount_paid, payment_status, version) "
+    "WHERE d.org_id = :org_id AND d.id = v.id AND d.version = v.version")
+    for model in (SalesDocument, PurchaseDocument)}
+#: Audit rows, all in one statement (from a JSON list of them).
+_AUDIT_PG = sa.text(
+    "INSERT INTO audit_log (org_id, at, user_id, action, record_type, record_id, old, new, ip, user_agent) "
+    "SELECT r.org_id, r.at, r.user_id, r.action, r.record_type, r.record_id, r.old, r.new, r.ip, r.user_agent "
+    "FROM json_to_recordset(CAST(:rows AS json)) AS r(org_id bigint, at timestamptz, user_id bigint, "
+    "action varchar, record_type varchar, record_id bigint, old json, new json, ip varchar, user_agent varchar)")
+
+
+def _created(obj) -> dict:
+    """The audit row of a new audited row, as core.audit writes it after a flush."""
+    new = {k: audit._plain(getattr(obj, k)) for k in audit._column_list(type(obj))}
+    return audit._row(obj.__tablename__, obj.id, audit._action.get() or "create", None, new, obj.org_id)
+
+
+def _audit_rows(rows: list[dict]) -> dict:
+    return {"rows": json.dumps([{**r, "at": r["at"].isoformat()} for r in rows])}
+
+
+def _attach(obj, **related) -> None:
+    """A row written by a pipeline, as an object of the session (every column known: no statement)."""
+    make_transient_to_detached(obj)
+    db.session.add(obj)
+    for key, value in related.items():
+        set_committed_value(obj, key, value)
+
+
+def _session_document(model, doc) -> tuple[int, object]:
+    """(id, the session's object) of a document the caller passed (the same object, normally; its id
+    read without reloading it if it is expired)."""
+    state = sa.inspect(doc)
+    doc_id = state.identity[0] if state.identity else doc.id
+    return doc_id, doc if state.session is db.session() else db.session.get(model, doc_id)
+
+
+def _record_pg(*, org, direction, party, amount, account, method, on, reference, memo, idempotency_key, parts,
+               refund_of, claim) -> Payment:
+    """`_record` on PostgreSQL in two round trips whatever the number of documents (then the
+    commit): one pipeline of reads and locks (the idempotency key, the documents locked in id order
+    before the payment's and the entry's numbers are taken, the ids, the control account); the
+    checks and the entry worked out in Python; one pipeline of writes (the entry with its lines and
+    day balances, the payment, its allocations, the documents' amounts paid, the audit trail: one
+    statement each). A refusal raises before anything is written; the numbers taken go back with
+    the transaction (`atomic`). The objects returned (the payment, its allocations, the documents)
+    are as a flush would leave them."""
+    code = org.base_currency
+    model = document_model(direction)
+    what = _what(direction)
+    for doc, _ in parts:
+        if not isinstance(doc, model):
+            raise DomainError(f"A payment {'received' if direction == IN else 'made'} settles {what}s only.",
+                              field="allocations")
+    if refund_of is not None and parts:
+        raise DomainError("A refund settles nothing.", field="allocations")
+    docs, ids_of_parts = {}, []
+    for doc, _ in parts:
+        doc_id, docs[doc_id] = _session_document(model, doc)
+        ids_of_parts.append(doc_id)
+    reference = (reference or "").strip()[:100] or None
+    control, label, lines = _entry_lines(direction, party, amount, account, reference, refund_of)
+
+    reads = Pipeline()
+    earlier = None
+    if claim:
+        # A second request with the key waits here for the first to finish, then finds its payment.
+        reads.add(_CLAIM_PG, {"k": "payment:" + idempotency_key})
+        earlier = reads.add(_BY_KEY_PG, {"org_id": org.id, "key": idempotency_key})
+    locked = reads.add(_LOCK_PG[model], {"org_id": org.id, "ids": sorted(docs)}) if docs else None
+    number = numbering.take(reads, "payment_in" if direction == IN else "payment_out", on,
+                            org.fiscal_year_start_month)
+    journal = numbering.take(reads, "journal", on, org.fiscal_year_start_month)
+    entry_id = reserve_entry_id(reads)
+    ids = reads.add(_IDS_PG, {"n": len(parts)})
+    accounts = queue_accounts(reads, [control])
+    reads.run()
+    if earlier is not None and earlier.rows:
+        payment_id, earlier_number = earlier.one()
+        raise AlreadyRecorded(f"This payment was already recorded as {earlier_number}.",
+                              payment=db.session.get(Payment, payment_id))
+    number = str(number)
+
+    # The documents as they are now, locked: what the checks read (the session's objects too, as
+    # a locking reload would leave them).
+    fresh = {}
+    party_key = "customer_id" if model is SalesDocument else "supplier_id"
+    for row in (locked.rows if locked is not None else ()):
+        values = dict(zip(_LOCKED_COLUMNS, row))
+        fresh[values["id"]] = values
+        doc = docs[values["id"]]
+        for key, value in values.items():
+            set_committed_value(doc, party_key if key == "party" else key, value)
+    paid, made, total = {}, [], ZERO
+    for doc_id, (_, value) in zip(ids_of_parts, parts):
+        row = fresh.get(doc_id)
+        if row is None:
+            raise DomainError(f"That {what} was not found.", field="allocations")
+        _check_amount(value, code, "allocations", "An allocation")
+        if row["doc_type"] != (INVOICE if model is SalesDocument else BILL) or row["status"] != POSTED:
+            raise DomainError(f"{row['number'] or 'This document'} is not a posted {what}.", field="allocations")
+        if row["party"] != party.id:
+            raise DomainError(f"{row['number']} is another party's {what}.", field="allocations")
+        if row["currency"] != code:
+            raise DomainError(f"{row['number']} and {number} are in different currencies.", field="allocations")
+        due = row["grand_total"] - paid.get(doc_id, row["amount_paid"])
+        if value > due:
+            raise DomainError(f"{row['number']} has only {format_amount(due, code)} outstanding.",
+                              field="allocations")
+        total += value
+        if total > amount:
+            raise DomainError(f"The allocations come to more than the {format_amount(amount, code)} "
+                              "left of the payment.", field="allocations")
+        paid[doc_id] = paid.get(doc_id, row["amount_paid"]) + value
+        made.append((doc_id, value, max(on, row["date"])))
+    payment_id, allocation_ids = ids.one()
+    plan = plan_entry(date=on, memo=f"{number} {label}", lines=lines, source_type="payment", source_id=payment_id,
+                      source_number=number, accounts=accounts_from(accounts))
+    plan.entry_id = entry_id.scalar()
+
+    user_id = audit.current_actor().user_id
+    created = now()
+    payment = Payment(id=payment_id, org_id=org.id, number=number, direction=direction, status=POSTED, date=on,
+                      party_id=party.id, account_id=account.id, method=method, reference=reference,
+                      memo=(memo or "").strip()[:300] or None, currency=code, amount=amount, allocated_amount=total,
+                      refunded_amount=ZERO, idempotency_key=idempotency_key, entry_id=plan.entry_id,
+                      refund_of_id=refund_of.id if refund_of else None, created_by_id=user_id, created_at=created)
+    doc_key = "invoice_id" if model is SalesDocument else "bill_id"
+    allocations = [Allocation(id=allocation_id, org_id=org.id, payment_id=payment_id, amount=value, date=day,
+                              created_at=created, created_by_id=user_id, unallocated_at=None, unallocated_on=None,
+                              unallocated_by_id=None, **{"invoice_id": None, "bill_id": None, doc_key: doc_id})
+                   for allocation_id, (doc_id, value, day) in zip(allocation_ids, made)]
+    audits = [_created(payment), *(_created(a) for a in allocations)]
+    # The documents' new amount paid and status, as a flush of them would write them and their
+    # audit rows; their objects are set once written (so the session has nothing left to flush).
+    settled = []
+    for doc_id in sorted(paid):
+        doc = docs[doc_id]
+        status = _status(paid[doc_id], doc.grand_total)
+        old, new = {"amount_paid": audit._plain(doc.amount_paid)}, {"amount_paid": audit._plain(paid[doc_id])}
+        if status != doc.payment_status:
+            old["payment_status"], new["payment_status"] = doc.payment_status, status
+        audits.append(audit._row(doc.__tablename__, doc_id, audit._action.get() or "update", old, new, org.id))
+        settled.append((doc, paid[doc_id], status))
+
+    writes = Pipeline()
+    queue_entry(writes, plan, journal)       # first: the payment points at it
+    writes.add(_INSERT_PAYMENT_PG, {c: getattr(payment, c) for c in _PAYMENT_COLUMNS}, returns=False)
+    if allocations:
+        writes.add(_INSERT_ALLOCATIONS_PG[doc_key], {
+            "org_id": org.id, "payment_id": payment_id, "created_at": created, "created_by_id": user_id,
+            "ids": [a.id for a in allocations], "doc_ids": [getattr(a, doc_key) for a in allocations],
+            "amounts": [a.amount for a in allocations], "dates": [a.date for a in allocations]}, returns=False)
+    updated = writes.add(_SETTLE_PG[model], {
+        "org_id": org.id, "ids": [d.id for d, _, _ in settled], "paid": [v for _, v, _ in settled],
+        "statuses": [st for _, _, st in settled], "versions": [d.version for d, _, _ in settled]},
+        returns=False) if settled else None
+    writes.add(_AUDIT_PG, _audit_rows(audits), returns=False)
+    writes.run()
+    if updated is not None and updated.rowcount != len(settled):
+        raise StaleDataError(f"{what.capitalize()}s were changed meanwhile")
+    for doc, value, status in settled:
+        set_committed_value(doc, "amount_paid", value)
+        set_committed_value(doc, "payment_status", status)
+
+    _attach(payment, party=party, account=account, allocations=allocations)
+    for allocation in allocations:
+        doc = docs[getattr(allocation, doc_key)]
+        _attach(allocation, payment=payment, invoice=doc if doc_key == "invoice_id" else None,
+                bill=doc if doc_key == "bill_id" else None)
     return payment
 
 
