@@ -41,8 +41,9 @@ target_db = current_app.extensions['migrate'].db
 
 
 def include_object(obj, name, type_, reflected, compare_to):
-    # PostgreSQL-only search indexes live in the migrations, not in the models.
-    return not (type_ == "index" and name and name.endswith("_trgm"))
+    # PostgreSQL-only indexes and generated columns live in the migrations, not in the models.
+    from webapp.core.schema import include_object as described
+    return described(obj, name, type_, reflected, compare_to)
 
 
 def get_metadata():

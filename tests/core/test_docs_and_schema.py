@@ -19,11 +19,10 @@ def test_permissions_doc_is_generated_from_the_declaration():
 def test_migrations_match_the_models(app):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
+    from webapp.core.schema import include_object
     from webapp.extensions import db
     with app.app_context(), db.engine.connect() as conn:
         mc = MigrationContext.configure(conn, opts={
-            "compare_type": True, "render_as_batch": True,
-            "include_object": lambda obj, name, type_, reflected, compare_to:
-                not (type_ == "index" and name and name.endswith("_trgm"))})
+            "compare_type": True, "render_as_batch": True, "include_object": include_object})
         diff = compare_metadata(mc, db.metadata)
     assert diff == [], f"models and migrations differ; run flask db migrate: {diff}"

@@ -13,6 +13,7 @@ from webapp.core.tenancy import current_org_id
 from webapp.extensions import db, on_postgres
 from webapp.parties.models import Party
 from webapp.payments.models import Allocation, Payment
+from webapp.catalog.search import fold
 from webapp.sales import search
 from webapp.sales.models import (CANCELLED, DRAFT, INVOICE, PAID, PARTLY_PAID, POSTED, UNPAID, SalesDocument,
                                  SalesDocumentSearch)
@@ -95,6 +96,8 @@ _LIST_COLUMNS = (_D.id, _D.doc_type, _D.status, _D.number, _D.date, _D.due_date,
 
 
 _statements: dict[tuple, sa.Select] = {}
+#: party.name in lower case (PostgreSQL only: migration 0014).
+_NAME_FOLDED = sa.literal_column("party.name_folded", type_=sa.String)
 _RUN = re.compile(r"[\x20-\x7e]+")
 
 
@@ -165,8 +168,11 @@ def _list_statement(f: DocFilter, mode: str) -> sa.Select:
                                                  sa.func.starts_with(t.token, prefix))
         keys = [_sort_column(o) for o in order]
         branch = stmt.with_only_columns(*{c.name: c for c in (d.id, *(k for k, _ in keys))}.values())
+        # Names are compared lower-cased (party.name_folded, kept by PostgreSQL: migration 0014) with
+        # LIKE, which is what ILIKE does, without lower-casing every name on every search.
+        folded = sa.bindparam("folded_like", type_=sa.String)
         u = sa.union(branch.where(d.id.in_(by_text)), branch.where(d.customer_id.in_(
-            sa.select(p.id).where(p.org_id == org_id, p.name.ilike(like))))).subquery("found")
+            sa.select(p.id).where(p.org_id == org_id, _NAME_FOLDED.like(folded))))).subquery("found")
         stmt = sa.select(u.c.id)
         page_order = [u.c[k.name].desc() if desc else u.c[k.name] for k, desc in keys]
         ids = stmt.order_by(*page_order).offset(sa.bindparam("offset")).limit(sa.bindparam("limit")).subquery("page")
@@ -223,6 +229,7 @@ def documents(f: DocFilter, today: date) -> tuple[list[ListRow], bool]:
         params["like"] = "%" + text + "%"
         if mode == "token":
             params["prefix"], params["upper"] = search.bounds(text)
+            params["folded_like"] = "%" + fold(text) + "%"
         elif mode == "run":
             params["run"] = "%" + _literal_run(text) + "%"
     rows = db.session.connection().execute(_list_statement(f, mode), params).all()
