@@ -376,8 +376,9 @@ def run(n_invoices: int = 100_000, fresh: bool = True, pdf_jobs: int = 30) -> st
                 services.post_invoice(doc)
                 db.session.commit()
 
-            n = _statements(app, lambda: post(prepare())) - _statements(app, prepare)
-            rows.append((f"post a 5-line invoice with stock: post_invoice + commit [~{n} statements]",
+            ready = prepare()
+            n = _statements(app, lambda: post(ready))
+            rows.append((f"post a 5-line invoice with stock: post_invoice + commit [~{n}]",
                          timed(post, setup=prepare), "≤ 10 / 30 ms"))
             drafts = [make_draft() for _ in range(36)]
             db.session.rollback()
@@ -391,8 +392,15 @@ def run(n_invoices: int = 100_000, fresh: bool = True, pdf_jobs: int = 30) -> st
                 raise SystemExit(f"post gave {resp.status_code}: "
                                  f"{re.findall(r'flash-error[^>]*>([^<]*)', resp.get_data(True))}")
             return resp
+        def next_draft():
+            # A browser follows the redirect, whose page shows (and drops) the "posted" message; this
+            # client does not, so the messages are dropped here, untimed, lest the session cookie
+            # grow with every posting.
+            with client.session_transaction() as cookie:
+                cookie.pop("_flashes", None)
+            return next(queue)
         rows.append(("POST /sales/documents/<id>/post, 5 lines with stock (whole request)",
-                     timed(post_request, setup=lambda: next(queue)), "≤ 10 / 30 ms"))
+                     timed(post_request, setup=next_draft), "≤ 10 / 30 ms"))
         with app.app_context(), tenant(org_id):
             check()      # what the real services added keeps everything consistent
         print("still consistent after the postings", flush=True)

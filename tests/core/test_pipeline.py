@@ -214,6 +214,32 @@ def test_a_signed_in_request_writes_the_tenant_setting_with_the_sign_in_look_up(
                    for s in sent if isinstance(s, str)), sent
 
 
+@needs_postgres
+def test_posting_from_the_page_needs_no_savepoint_and_no_reload_of_the_invoice(app, client):
+    """The sign-in look-up's tenant setting is no write (core.tx), so the posting's atomic() needs
+    no savepoint; the service returns the number, so the page reads nothing after it."""
+    with app.app_context():
+        org_id, user_id = create_org(email="post-rt@example.com")
+        with tenant(org_id), audit.acting_as(user_id):
+            soap = product("Soap", sale_price="50")
+            receive(soap, 10, D("20"), on=date(2026, 5, 1))
+            doc = invoice(customer(), (soap, 2))
+            db.session.commit()
+            doc_id, version = doc.id, doc.version
+        engine = db.engine
+        db.session.remove()
+    assert login(client, "post-rt@example.com").status_code == 303
+    sent = _statements(lambda: client.post(f"/sales/documents/{doc_id}/post", data={"version": version}),
+                       engine=engine)
+    plain = [s for s in sent if isinstance(s, str)]
+    assert not any(s.startswith(("SAVEPOINT", "RELEASE")) for s in plain), plain
+    # The sign-in look-up, the invoice locked, then only pipelines: nothing read after them.
+    assert plain[-1].startswith("SELECT sales_document") and "FOR UPDATE" in plain[-1], plain
+    assert sent[-2:] and all(isinstance(s, list) for s in sent[-2:]), sent
+    with app.app_context(), tenant(org_id):
+        assert db.session.get(SalesDocument, doc_id).status == "posted"
+
+
 def test_reloading_an_object_does_not_pile_up_tenant_criteria(shop):
     """The tenant criteria travel with a loaded object into its reloads; each reload used to add
     one more, so every reload of a long-lived object was a new statement to compile."""

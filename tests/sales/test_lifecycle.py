@@ -137,8 +137,9 @@ def test_credit_limit_policy(shop, policy, raises):
         assert doc.status == "draft"
         sales.post_invoice(doc, override_credit=True)
     else:
-        warnings = sales.post_invoice(doc)
-        assert bool(warnings) == (policy == "warn")
+        posted = sales.post_invoice(doc)
+        assert bool(posted.warnings) == (policy == "warn")
+        assert posted.number == doc.number
     assert doc.status == "posted"
 
 

@@ -142,7 +142,9 @@ def _session_statement(postgres: bool) -> sa.Select:
                       member.active.is_(True), UserSession.revoked_at.is_(None),
                       UserSession.expires_at > sa.bindparam("now", type_=UserSession.expires_at.type))
                .scalar_subquery())
-        stmt = sa.select(UserSession, sa.func.set_config("app.org_id", sa.func.coalesce(org, ""), True))
+        # The name written out (not a parameter): core.tx tells the tenant's setting from a write by it.
+        stmt = sa.select(UserSession, sa.func.set_config(sa.literal_column("'app.org_id'"), sa.func.coalesce(org, ""),
+                                                          True))
     return (stmt.where(UserSession.token_hash == sa.bindparam("token_hash"))
             .options(joinedload(UserSession.user).joinedload(User.memberships).joinedload(Membership.organization))
             .execution_options(all_tenants=True))

@@ -263,8 +263,8 @@ def post(doc_id: int):
         abort(403)
     try:
         # The service locks and reads the invoice itself (another organization's id is not found).
-        warnings = services.post_invoice(doc_id, version=form.version.data, allow_expired=form.allow_expired.data,
-                                         override_credit=form.override_credit.data and allowed_credit_override())
+        posted = services.post_invoice(doc_id, version=form.version.data, allow_expired=form.allow_expired.data,
+                                        override_credit=form.override_credit.data and allowed_credit_override())
     except NotFound:
         abort(404)
     except services.AlreadyPosted as exc:
@@ -273,9 +273,9 @@ def post(doc_id: int):
     except DomainError as exc:
         doc = get_or_404(SalesDocument, doc_id)
         return render("sales/detail.html", status=exc.status_code, **_ctx(doc, error=exc, post_error=exc))
-    for w in warnings:
+    for w in posted.warnings:
         flash(w, "warning")
-    flash(f"Posted as {db.session.get(SalesDocument, doc_id).number}.", "success")
+    flash(f"Posted as {posted.number}.", "success")
     return redirect(url_for("sales.document", doc_id=doc_id), 303)
 
 

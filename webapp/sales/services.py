@@ -12,6 +12,7 @@ the cost they left at; nothing is deleted.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -300,11 +301,18 @@ _OWED_PG = sa.text(
     "AND a.org_id = :org_id AND a.role = 'receivables' WHERE b.org_id = :org_id AND b.party_id = :party_id")
 
 
+@dataclass
+class Posted:
+    """What posting an invoice gave: its number, and warnings (a credit-limit warning under the
+    'warn' policy)."""
+    number: str
+    warnings: list[str] = field(default_factory=list)
+
+
 @atomic()
 def post_invoice(doc: SalesDocument | int, *, version: int | None = None, allow_expired: bool = False,
-                 override_credit: bool = False) -> list[str]:
-    """Post an invoice (the document, or its id); returns warnings (a credit-limit warning under the
-    'warn' policy). NotFound for an id not of this organization.
+                 override_credit: bool = False) -> Posted:
+    """Post an invoice (the document, or its id). NotFound for an id not of this organization.
 
     On PostgreSQL the posting is four round trips whatever the number of lines: the document
     locked (with its lines, products, customer and the default location); one pipeline of reads
@@ -329,7 +337,7 @@ def post_invoice(doc: SalesDocument | int, *, version: int | None = None, allow_
         return _post(doc, org, lines, default_location, allow_expired=allow_expired, override_credit=override_credit)
 
 
-def _post(doc, org, lines, default_location, *, allow_expired, override_credit) -> list[str]:
+def _post(doc, org, lines, default_location, *, allow_expired, override_credit) -> Posted:
     postgres = on_postgres()
     reads = Pipeline()
     taxes = defaultdict(lambda: ZERO)
@@ -417,7 +425,7 @@ def _post(doc, org, lines, default_location, *, allow_expired, override_credit) 
         writes.run()
         _update_source(doc, +1)
         db.session.flush()
-    return warnings
+    return Posted(number, warnings)
 
 
 @atomic()
