@@ -25,8 +25,9 @@ def bench_app(fresh: bool = True):
     from webapp import create_app
     app = create_app({"APP_ENV": "testing", "SECRET_KEY": "bench-" + "x1y2z3" * 8, "SQLALCHEMY_DATABASE_URI": url,
                       "REDIS_URL": None, "JOBS_SYNC": True, "TESTING": True, "PROPAGATE_TEST_ERRORS": True,
-                      # As in production: the navigation's counts are reused for a minute (tests turn it off).
-                      "NAV_COUNT_TTL": 60})
+                      # As in production: the navigation's counts are reused for a minute, and the live objects
+                      # are frozen after the 10th, 100th, 1,000th and 10,000th request (tests turn both off).
+                      "NAV_COUNT_TTL": 60, "GC_FREEZE_AFTER": (10, 100, 1_000, 10_000)})
     from flask_migrate import upgrade
     with app.app_context():
         if fresh:

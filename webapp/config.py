@@ -109,6 +109,9 @@ def from_environment(instance_path: Path, environ=os.environ, overrides: dict | 
         # Seconds a count in the navigation (overdue invoices) is reused per organization; tests
         # see every change at once.
         "NAV_COUNT_TTL": float(environ.get("NAV_COUNT_TTL", 0 if env == "testing" else 60)),
+        # Requests of a process after which its live objects are frozen out of the garbage
+        # collector's sight (lifecycle.settle_objects); tests keep collecting everything.
+        "GC_FREEZE_AFTER": () if env == "testing" else (10, 100, 1_000, 10_000),
         # Seconds a pooled connection may sit unused before it is pinged at check-out (core.pool).
         "POOL_PING_IDLE_SECONDS": float(environ.get("POOL_PING_IDLE_SECONDS", 5)),
         "PREFERRED_URL_SCHEME": "https" if production else "http",

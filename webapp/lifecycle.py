@@ -8,10 +8,15 @@ Order per request:
 3. the view, which calls services (they flush, never commit);
 4. `finish`: one commit for a successful non-GET request, a rollback for
    everything else; then jobs created in that transaction are dispatched.
-5. security headers on every response.
+5. security headers on every response;
+6. `teardown`: the request's context undone; after the process's 10th, 100th, 1,000th and
+   10,000th request (GC_FREEZE_AFTER), its live objects are frozen out of the garbage
+   collector's sight (`settle_objects`).
 """
 from __future__ import annotations
 
+import gc
+import itertools
 import logging
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
@@ -131,6 +136,22 @@ def teardown(exc):
         sqlite_setup.reset_write_intent(token)
 
 
+def settle_objects(app) -> None:
+    """wsgi.py freezes the objects of the loaded app (gc.freeze: the cyclic collector no longer
+    walks them). The first requests add many more that live as long as the process: compiled
+    statements, templates, the navigation's HTML, connections. Until frozen too, a full collection
+    walks them all, about every fortieth request early on (~11 ms for 40,000 objects: the p99 of a
+    list page). Freezing after the 10th, 100th, 1,000th and 10,000th request (GC_FREEZE_AFTER)
+    costs no pause (it moves lists; cyclic garbage not yet collected then is kept, a few
+    objects)."""
+    after = app.config["GC_FREEZE_AFTER"]
+    if not after:
+        return
+    counter = app.extensions.setdefault("smepulse_requests", itertools.count(1))
+    if next(counter) in after and gc.isenabled():
+        gc.freeze()
+
+
 def _error_page(status: int, title: str, message: str):
     db.session.rollback()
     jobs.discard_pending()
@@ -145,6 +166,7 @@ def register(app):
     app.after_request(finish)
     app.after_request(security_headers)
     app.teardown_request(teardown)
+    app.teardown_request(lambda exc: settle_objects(app))
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):

@@ -17,3 +17,25 @@ def test_healthz_is_degraded_when_redis_is_unreachable(app, client, monkeypatch)
     assert r.status_code == 503
     body = r.get_json()
     assert body["status"] == "degraded" and body["jobs"]["ok"] is False and body["database"]["ok"] is True
+
+
+def test_live_objects_are_frozen_after_the_requests_configured(app, client, monkeypatch):
+    import gc
+    import itertools
+    monkeypatch.setitem(app.config, "GC_FREEZE_AFTER", (2,))
+    monkeypatch.setitem(app.extensions, "smepulse_requests", itertools.count(1))
+    gc.unfreeze()
+    try:
+        client.get("/healthz")
+        assert gc.get_freeze_count() == 0           # the first request: not yet
+        client.get("/healthz")
+        assert gc.get_freeze_count() > 0            # after the second
+        frozen = gc.get_freeze_count()
+        client.get("/healthz")
+        assert gc.get_freeze_count() == frozen      # and not again
+    finally:
+        gc.unfreeze()
+
+
+def test_tests_freeze_nothing(app):
+    assert app.config["GC_FREEZE_AFTER"] == ()
