@@ -65,7 +65,9 @@ class SalesDocument(TradeDocumentMixin, TenantScoped, db.Model):
         sa.Index("ix_sales_document_open_date", "org_id", "doc_type", "date", "id", postgresql_include=["due_date"],
                  postgresql_where=sa.text("status = 'posted' AND payment_status <> 'paid'"),
                  sqlite_where=sa.text("status = 'posted' AND payment_status <> 'paid'")),
-        sa.Index("ix_sales_document_customer", "org_id", "customer_id", "doc_type", "date"),
+        # A customer's documents by date, ids beside: the list searched by customer name reads the
+        # index alone (migration 0016).
+        sa.Index("ix_sales_document_customer", "org_id", "customer_id", "doc_type", "date", "id"),
         sa.Index("uq_sales_document_idempotency", "org_id", "idempotency_key", unique=True,
                  sqlite_where=sa.text("idempotency_key IS NOT NULL"),
                  postgresql_where=sa.text("idempotency_key IS NOT NULL")),
