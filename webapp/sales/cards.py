@@ -10,7 +10,7 @@ from webapp.core.permissions import allowed
 from webapp.dashboard.routes import card
 from webapp.extensions import db
 from webapp.sales.models import INVOICE, POSTED, SalesDocument
-from webapp.sales.queries import overdue_count
+from webapp.payments.queries import overdue_count
 
 
 @card

@@ -244,9 +244,3 @@ def allocations_of(doc: SalesDocument) -> list[tuple[Allocation, Payment]]:
 def derived_documents(doc: SalesDocument) -> list[SalesDocument]:
     return list(db.session.scalars(sa.select(SalesDocument).where(SalesDocument.source_id == doc.id)
                                    .order_by(SalesDocument.id).options(sa.orm.lazyload(SalesDocument.lines))))
-
-
-def overdue_count(today: date) -> int:
-    d = SalesDocument
-    return db.session.scalar(sa.select(sa.func.count()).select_from(d).where(
-        d.doc_type == INVOICE, d.status == POSTED, d.payment_status != PAID, d.due_date < today))
