@@ -455,7 +455,7 @@ def receivables(app, org_id: int, user_id: int, *, customers: int = 5_000, open_
     with app.app_context():
         from webapp.extensions import db
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for t in tables + ("account_day_balance", "number_counter", "sales_document_search"):
+            for t in tables + ("account_day_balance", "number_counter", "sales_document_search", "party_search"):
                 conn.exec_driver_sql(f"VACUUM ANALYZE {t}")
     n_open_made = sum(1 for i in invoices if i.paid < i.total)
     return {"customers": len(custs), "invoices": len(invoices), "open": n_open_made, "lines": n_lines,

@@ -730,7 +730,7 @@ def sales(app, org_id: int, user_id: int, *, n_invoices: int = 100_000, n_custom
     with app.app_context():
         from webapp.extensions import db
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in tables + ("account_day_balance", "number_counter", "sales_document_search"):
+            for table in tables + ("account_day_balance", "number_counter", "sales_document_search", "party_search"):
                 conn.exec_driver_sql(f"VACUUM ANALYZE {table}")
     posted = sum(1 for d in docs if d["status"] == "posted")
     return {"customers": len(customers), "products": len(products), "posted": posted, "cancelled": n_cancelled,

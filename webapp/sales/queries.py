@@ -12,8 +12,8 @@ from sqlalchemy.sql.elements import UnaryExpression
 from webapp.core.tenancy import current_org_id
 from webapp.extensions import db, on_postgres
 from webapp.parties.models import Party
+from webapp.parties.queries import ids_named
 from webapp.payments.models import Allocation, Payment
-from webapp.catalog.search import fold
 from webapp.sales import search
 from webapp.sales.models import (CANCELLED, DRAFT, INVOICE, PAID, PARTLY_PAID, POSTED, UNPAID, SalesDocument,
                                  SalesDocumentSearch)
@@ -96,8 +96,6 @@ _LIST_COLUMNS = (_D.id, _D.doc_type, _D.status, _D.number, _D.date, _D.due_date,
 
 
 _statements: dict[tuple, sa.Select] = {}
-#: party.name in lower case (PostgreSQL only: migration 0014).
-_NAME_FOLDED = sa.literal_column("party.name_folded", type_=sa.String)
 _RUN = re.compile(r"[\x20-\x7e]+")
 
 
@@ -156,23 +154,18 @@ def _list_statement(f: DocFilter, mode: str) -> sa.Select:
         stmt = stmt.where(d.date <= sa.bindparam("date_to", type_=sa.Date))
     order = SORTS[shape[-1]]
     if shape[-2] == "token":
-        # The documents whose number or reference holds the text (sales/search.py: an index range
-        # under row-level security), and those of the customers whose name does (a few thousand
-        # parties at most, compared with ILIKE): each branch reads its documents' filter and sort
-        # columns once, and the page is cut from their union — no document read twice.
-        like = sa.bindparam("like", type_=sa.String)
+        # The documents whose number or reference holds the text (sales/search.py), and those of the
+        # customers whose name does (party_search, migration 0017): both an index range under
+        # row-level security. Each branch reads its documents' filter and sort columns once, and the
+        # page is cut from their union — no document read twice.
         t = SalesDocumentSearch.__table__.c
-        prefix = sa.bindparam("prefix", type_=sa.String)
-        by_text = sa.select(t.document_id).where(t.org_id == org_id, t.token >= prefix,
-                                                 t.token < sa.bindparam("upper", type_=sa.String),
+        prefix, upper = sa.bindparam("prefix", type_=sa.String), sa.bindparam("upper", type_=sa.String)
+        by_text = sa.select(t.document_id).where(t.org_id == org_id, t.token >= prefix, t.token < upper,
                                                  sa.func.starts_with(t.token, prefix))
         keys = [_sort_column(o) for o in order]
         branch = stmt.with_only_columns(*{c.name: c for c in (d.id, *(k for k, _ in keys))}.values())
-        # Names are compared lower-cased (party.name_folded, kept by PostgreSQL: migration 0014) with
-        # LIKE, which is what ILIKE does, without lower-casing every name on every search.
-        folded = sa.bindparam("folded_like", type_=sa.String)
-        u = sa.union(branch.where(d.id.in_(by_text)), branch.where(d.customer_id.in_(
-            sa.select(p.id).where(p.org_id == org_id, _NAME_FOLDED.like(folded))))).subquery("found")
+        u = sa.union(branch.where(d.id.in_(by_text)),
+                     branch.where(d.customer_id.in_(ids_named(org_id, prefix, upper)))).subquery("found")
         stmt = sa.select(u.c.id)
         page_order = [u.c[k.name].desc() if desc else u.c[k.name] for k, desc in keys]
         ids = stmt.order_by(*page_order).offset(sa.bindparam("offset")).limit(sa.bindparam("limit")).subquery("page")
@@ -229,7 +222,6 @@ def documents(f: DocFilter, today: date) -> tuple[list[ListRow], bool]:
         params["like"] = "%" + text + "%"
         if mode == "token":
             params["prefix"], params["upper"] = search.bounds(text)
-            params["folded_like"] = "%" + fold(text) + "%"
         elif mode == "run":
             params["run"] = "%" + _literal_run(text) + "%"
     rows = db.session.connection().execute(_list_statement(f, mode), params).all()
