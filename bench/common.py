@@ -113,10 +113,43 @@ def sql_count(engine):
         pipeline.SENT.remove(piped)
 
 
+def machine_speed() -> str:
+    """How fast this machine is right now, so that figures from different machines (or hours: a
+    virtual machine's speed moves with its neighbours) can be compared: a fixed piece of pure
+    Python (a 2,000,000-step loop, best of five) and a PostgreSQL round trip (`SELECT 1`, p50 of
+    500) on BENCH_DATABASE_URL."""
+    best = float("inf")
+    for _ in range(5):
+        t0 = time.perf_counter()
+        total = 0
+        for i in range(2_000_000):
+            total += i
+        best = min(best, time.perf_counter() - t0)
+    trip = ""
+    url = os.environ.get("BENCH_DATABASE_URL", "")
+    if url.startswith(("postgresql", "postgres")):
+        import psycopg
+        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+            samples = []
+            for _ in range(500):
+                t0 = time.perf_counter()
+                conn.execute("SELECT 1").fetchone()
+                samples.append(time.perf_counter() - t0)
+        trip = f", PostgreSQL round trip {statistics.median(samples) * 1e6:.0f} µs"
+    return f"Python loop of 2,000,000 steps {best * 1000:.0f} ms{trip}"
+
+
+#: machine_speed() when the benchmark started (bench.run sets it).
+SPEED_AT_START: list[str] = []
+
+
 def report(title: str, rows: list[tuple[str, dict, str]]) -> str:
     lines = [f"### {title}", "", "| measurement | p50 ms | p99 ms | target |", "| --- | ---: | ---: | --- |"]
     for name, t, target in rows:
         lines.append(f"| {name} | {t['p50_ms']} | {t['p99_ms']} | {target} |")
+    speed = machine_speed()
+    lines += ["", f"Machine: at the start {SPEED_AT_START[0]}; at the end {speed}." if SPEED_AT_START
+              else f"Machine: {speed}."]
     text = "\n".join(lines) + "\n"
     print(text)
     RESULTS.mkdir(exist_ok=True)

@@ -17,6 +17,9 @@ def main(argv=None) -> int:
                         help="payments: open invoices (half as many paid ones, one customer per 20)")
     parser.add_argument("--reuse", action="store_true", help="measure the data already generated")
     args = parser.parse_args(argv)
+    from bench.common import SPEED_AT_START, machine_speed
+    SPEED_AT_START.append(machine_speed())
+    print(f"machine: {SPEED_AT_START[0]}", flush=True)
     if args.suite == "ledger":
         from bench import ledger
         ledger.run(args.lines, fresh=not args.reuse)

@@ -130,6 +130,23 @@ def _row(record_type, record_id, action_name, old, new, org_id):
             "ip": actor.ip, "user_agent": actor.user_agent}
 
 
+def created_row(obj, name: str | None = None) -> dict:
+    """The audit row of a new audited object (every column), as written after the flush that
+    inserts it; for rows written without a flush (`core.pipeline`)."""
+    new = {k: _plain(getattr(obj, k)) for k in _column_list(type(obj))}
+    return _row(obj.__tablename__, getattr(obj, "id", None), name or _action.get() or "create", None, new,
+                getattr(obj, "org_id", None))
+
+
+def changed_row(record, old: dict, new: dict, *, record_id: int | None = None, org_id: int | None = None,
+                name: str | None = None) -> dict:
+    """The audit row of a change written without a flush: the columns' values before and after
+    (`record_id` and `org_id` given, the record's own are not read)."""
+    return _row(record.__tablename__, record_id if record_id is not None else record.id,
+                name or _action.get() or "update", _jsonable(old), _jsonable(new),
+                org_id if org_id is not None else getattr(record, "org_id", None))
+
+
 def record_event(name: str, record=None, *, record_type: str | None = None,
                  record_id: int | None = None, old: dict | None = None, new: dict | None = None) -> None:
     """Write one business event (an override, an export, a login) to the trail."""
@@ -209,9 +226,7 @@ def install() -> None:
         versions = session.info.pop(_VERSIONS, {})
         for obj in session.new:
             if getattr(obj, "__audited__", False):
-                new = {k: _plain(getattr(obj, k)) for k in _column_list(type(obj))}
-                rows.append(_row(obj.__tablename__, getattr(obj, "id", None), name or "create",
-                                 None, new, getattr(obj, "org_id", None)))
+                rows.append(created_row(obj, name or "create"))
         for obj in session.dirty:
             row = update_row(obj, name, versions)
             if row is not None:

@@ -394,12 +394,6 @@ _AUDIT_PG = sa.text(
     "action varchar, record_type varchar, record_id bigint, old json, new json, ip varchar, user_agent varchar)")
 
 
-def _created(obj) -> dict:
-    """The audit row of a new audited row, as core.audit writes it after a flush."""
-    new = {k: audit._plain(getattr(obj, k)) for k in audit._column_list(type(obj))}
-    return audit._row(obj.__tablename__, obj.id, audit._action.get() or "create", None, new, obj.org_id)
-
-
 def _audit_rows(rows: list[dict]) -> dict:
     return {"rows": json.dumps([{**r, "at": r["at"].isoformat()} for r in rows])}
 
@@ -481,21 +475,11 @@ def _record_pg(*, org, direction, party, amount, account, method, on, reference,
         row = fresh.get(doc_id)
         if row is None:
             raise DomainError(f"That {what} was not found.", field="allocations")
-        _check_amount(value, code, "allocations", "An allocation")
-        if row["doc_type"] != (INVOICE if model is SalesDocument else BILL) or row["status"] != POSTED:
-            raise DomainError(f"{row['number'] or 'This document'} is not a posted {what}.", field="allocations")
-        if row["party"] != party.id:
-            raise DomainError(f"{row['number']} is another party's {what}.", field="allocations")
-        if row["currency"] != code:
-            raise DomainError(f"{row['number']} and {number} are in different currencies.", field="allocations")
-        due = row["grand_total"] - paid.get(doc_id, row["amount_paid"])
-        if value > due:
-            raise DomainError(f"{row['number']} has only {format_amount(due, code)} outstanding.",
-                              field="allocations")
-        total += value
-        if total > amount:
-            raise DomainError(f"The allocations come to more than the {format_amount(amount, code)} "
-                              "left of the payment.", field="allocations")
+        total = _check_allocation(
+            value, what=what, code=code, number=row["number"], payment_number=number,
+            is_open=row["doc_type"] == (INVOICE if model is SalesDocument else BILL) and row["status"] == POSTED,
+            same_party=row["party"] == party.id, currency=row["currency"],
+            due=row["grand_total"] - paid.get(doc_id, row["amount_paid"]), before=total, room=amount)
         paid[doc_id] = paid.get(doc_id, row["amount_paid"]) + value
         made.append((doc_id, value, max(on, row["date"])))
     payment_id, allocation_ids = ids.one()
@@ -515,17 +499,17 @@ def _record_pg(*, org, direction, party, amount, account, method, on, reference,
                               created_at=created, created_by_id=user_id, unallocated_at=None, unallocated_on=None,
                               unallocated_by_id=None, **{"invoice_id": None, "bill_id": None, doc_key: doc_id})
                    for allocation_id, (doc_id, value, day) in zip(allocation_ids, made)]
-    audits = [_created(payment), *(_created(a) for a in allocations)]
+    audits = [audit.created_row(payment), *(audit.created_row(a) for a in allocations)]
     # The documents' new amount paid and status, as a flush of them would write them and their
     # audit rows; their objects are set once written (so the session has nothing left to flush).
     settled = []
     for doc_id in sorted(paid):
         doc = docs[doc_id]
         status = _status(paid[doc_id], doc.grand_total)
-        old, new = {"amount_paid": audit._plain(doc.amount_paid)}, {"amount_paid": audit._plain(paid[doc_id])}
+        old, new = {"amount_paid": doc.amount_paid}, {"amount_paid": paid[doc_id]}
         if status != doc.payment_status:
             old["payment_status"], new["payment_status"] = doc.payment_status, status
-        audits.append(audit._row(doc.__tablename__, doc_id, audit._action.get() or "update", old, new, org.id))
+        audits.append(audit.changed_row(doc, old, new, record_id=doc_id, org_id=org.id))
         settled.append((doc, paid[doc_id], status))
 
     writes = Pipeline()
@@ -571,6 +555,29 @@ def allocate_many(payment: Payment, parts: list, on: date | None = None) -> list
     return _allocate(_lock_payment(payment.id), parts, on)
 
 
+def _check_allocation(value, *, what, code, number, payment_number, is_open, same_party, currency, due, before,
+                      room) -> Decimal:
+    """One allocation of a payment (numbered `payment_number`, in `code`) to a document, checked against
+    the document as locked: an amount, to a posted document of the payment's party and currency,
+    within what it still owes (`due`), and with the payment's allocations before it (`before`) within
+    what is left of the payment (`room`). Returns the allocations' new total. Shared by the ORM path
+    (`_allocate`) and `_record_pg`."""
+    _check_amount(value, code, "allocations", "An allocation")
+    if not is_open:
+        raise DomainError(f"{number or 'This document'} is not a posted {what}.", field="allocations")
+    if not same_party:
+        raise DomainError(f"{number} is another party's {what}.", field="allocations")
+    if currency != code:
+        raise DomainError(f"{number} and {payment_number} are in different currencies.", field="allocations")
+    if value > due:
+        raise DomainError(f"{number} has only {format_amount(due, code)} outstanding.", field="allocations")
+    total = before + value
+    if total > room:
+        raise DomainError(f"The allocations come to more than the {format_amount(room, code)} "
+                          "left of the payment.", field="allocations")
+    return total
+
+
 def _allocate(payment: Payment, parts: list, on: date | None) -> list[Allocation]:
     """`allocate_many` with the payment locked (or made by this transaction)."""
     if payment.status != POSTED:
@@ -593,20 +600,9 @@ def _allocate(payment: Payment, parts: list, on: date | None) -> list[Allocation
         doc = docs.get(doc.id)
         if doc is None:
             raise DomainError(f"That {what} was not found.", field="allocations")
-        _check_amount(amount, code, "allocations", "An allocation")
-        if not _is_open_kind(doc):
-            raise DomainError(f"{doc.number or 'This document'} is not a posted {what}.", field="allocations")
-        if party_of(doc) != payment.party_id:
-            raise DomainError(f"{doc.number} is another party's {what}.", field="allocations")
-        if doc.currency != payment.currency:
-            raise DomainError(f"{doc.number} and {payment.number} are in different currencies.", field="allocations")
-        if amount > doc.amount_due:
-            raise DomainError(f"{doc.number} has only {format_amount(doc.amount_due, code)} outstanding.",
-                              field="allocations")
-        total += amount
-        if total > payment.unallocated:
-            raise DomainError(f"The allocations come to more than the {format_amount(payment.unallocated, code)} "
-                              "left of the payment.", field="allocations")
+        total = _check_allocation(amount, what=what, code=code, number=doc.number, payment_number=payment.number,
+                                  is_open=_is_open_kind(doc), same_party=party_of(doc) == payment.party_id,
+                                  currency=doc.currency, due=doc.amount_due, before=total, room=payment.unallocated)
         day = on or max(payment.date, doc.date)
         kw = {"invoice_id": doc.id} if payment.direction == IN else {"bill_id": doc.id}
         allocation = Allocation(payment_id=payment.id, amount=amount, date=day,
