@@ -78,6 +78,28 @@ def timed(fn, *, runs: int = 30, warmup: int = 6, setup=None) -> dict:
             "min_ms": round(samples[0], 2), "max_ms": round(samples[-1], 2)}
 
 
+def timed_together(fns: dict, *, runs: int = 30, warmup: int = 6) -> dict[str, dict]:
+    """Time several calls in turn, round after round (one run of each per round), so that a drift
+    of the machine's speed during the measurement touches them all alike and their figures can be
+    compared with one another; `timed`'s figures for each."""
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    samples = {name: [] for name in fns}
+    for _ in range(runs):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            samples[name].append((time.perf_counter() - t0) * 1000)
+    out = {}
+    for name, got in samples.items():
+        got.sort()
+        out[name] = {"runs": runs, "p50_ms": round(statistics.median(got), 2),
+                     "p99_ms": round(got[min(len(got) - 1, int(len(got) * 0.99))], 2),
+                     "min_ms": round(got[0], 2), "max_ms": round(got[-1], 2)}
+    return out
+
+
 class SqlCount:
     """Statements and round trips of the calls made inside `sql_count` (pipelines included)."""
 
