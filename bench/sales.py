@@ -252,8 +252,8 @@ def pdf_with_rq(org_id, user_id, *, fork: bool, n=30) -> dict:
 
 def run(n_invoices: int = 100_000, fresh: bool = True, pdf_jobs: int = 30) -> str:
     """Generate (unless reused), check, prove the services carry on, measure. BENCH_SALES_PARTS
-    (list,line,post,pdf) measures only some parts, e.g. while working on one of them."""
-    parts = set((os.environ.get("BENCH_SALES_PARTS") or "list,line,post,pdf").split(","))
+    (list,floor,line,post,pdf) measures only some parts, e.g. while working on one of them."""
+    parts = set((os.environ.get("BENCH_SALES_PARTS") or "list,floor,line,post,pdf").split(","))
     app = bench_app(fresh)
     org_id, user_id = make_org(app)
     if fresh:
@@ -312,6 +312,19 @@ def run(n_invoices: int = 100_000, fresh: bool = True, pdf_jobs: int = 30) -> st
         got = timed_together({name: _get(client, url, **query) for name, query in lists})
         for name, _ in lists:
             rows.append((labels[name], got[name], "≤ 5 / 15 ms"))
+
+    if "floor" in parts:
+        # What every request costs, beside a list page and a one-row search, measured in turn (so that
+        # the machine's drift touches them alike): the request without and with the sign-in look-up.
+        anonymous = app.test_client()
+        got = timed_together({
+            "GET /healthz, not signed in": _get(anonymous, "/healthz"),
+            "GET /healthz, signed in": _get(client, "/healthz"),
+            "GET /sales/invoices, first page": _get(client, "/sales/invoices"),
+            "GET /sales/invoices?q=<invoice number> (one row)": _get(client, "/sales/invoices", q=number_q),
+        }, runs=100, warmup=10)
+        for name, t in got.items():
+            rows.append((f"floor, in turn: {name}", t, "—"))
 
     if "line" in parts:
         # An htmx line update on a draft of 5 lines (one of them batch-tracked, about the catalogue's

@@ -13,9 +13,12 @@ does for numbers: the names holding a text of three characters or more are those
 that starts with it, one range of the index `(org_id, token, party_id)` (collation "C").
 
 A trigger keeps the rows, in the statement that writes the name (an INSERT, COPY, or an UPDATE of
-the name), so no path that writes parties can forget them. `lower()` folds the names, as it did for
-name_folded and as ILIKE does. PostgreSQL only: SQLite's list compares names with ILIKE. name_folded
-goes (nothing reads it any more).
+the name), so no path that writes parties can forget them. `lower()` folds the names, as ILIKE does;
+the search folds what was typed the same way, character by character (`parties.queries.name_range`).
+PostgreSQL only: SQLite's list compares names with ILIKE.
+
+name_folded stays for now: nothing in this code reads it, but an instance still running the code
+before this revision does until it restarts; the next revision that changes the schema drops it.
 """
 from alembic import op
 
@@ -67,7 +70,6 @@ def upgrade():
     op.execute(PG_FUNCTION)
     op.execute(PG_TRIGGER)
     _backfill()
-    op.execute("ALTER TABLE party DROP COLUMN name_folded")
 
 
 def _backfill():
@@ -89,7 +91,6 @@ def backfill(bind) -> None:
 def downgrade():
     if op.get_bind().dialect.name != "postgresql":
         return
-    op.execute("ALTER TABLE party ADD COLUMN name_folded text GENERATED ALWAYS AS (lower(name)) STORED")
     op.execute("DROP TRIGGER party_search ON party")
     op.execute("DROP FUNCTION smepulse_party_search()")
     rls.disable(op, 'party_search')

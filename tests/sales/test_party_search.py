@@ -1,7 +1,7 @@
 """The customers' name search rows (party_search, migration 0017, PostgreSQL): a trigger writes
 every suffix of three characters or more of each party's lower-cased name whenever a name is
-written, by any path; the invoice list finds a customer's invoices through them exactly as
-`name ILIKE '%text%'` does, and never another organization's."""
+written, by any path (the ORM, plain SQL); the invoice list finds a customer's invoices through
+them exactly as `name ILIKE '%text%'` does, and never another organization's."""
 import importlib.util
 from datetime import date, timedelta
 from pathlib import Path
@@ -13,17 +13,21 @@ from tests.conftest import needs_postgres
 from tests.factories import create_org
 from tests.inventory.helpers import product, receive
 from tests.sales.helpers import customer, invoice
-from webapp.catalog.search import fold
+from webapp.catalog.search import fold_chars
 from webapp.core.tenancy import tenant
 from webapp.extensions import db
 from webapp.parties import services as parties
 from webapp.parties.models import Party
+from webapp.parties.queries import ids_named, name_range
 from webapp.sales import queries
 
 pytestmark = needs_postgres
 TODAY = date.today()
 NAMES = ["Murugan Traders", "Công ty Ánh Dương", "İSTANBUL Kebab", "ab", "Dr. K. Rao & Sons (Pvt) Ltd",
-         "  Spaced   Out  ", "Ω Ωmega"]
+         "  Spaced   Out  ", "Ω Ωmega", "ΝΙΚΟΣ Παπαδόπουλος ΟΕ"]
+SEARCHES = ["Murugan", "lakshmi stores", "KSHMI", "ánh dương", "ÁNH DƯ", "istanbul", "İstanbul",
+            "k. rao & sons (pvt", "  spaced   out ", "ωme", "Ω Ω", "zzz-nothing", "Neem",
+            "ΝΙΚΟΣ", "νικοσ", "Νίκος", "ΝΙΚΟΣ ΠΑΠΑΔΌΠΟΥΛΟΣ", "ος οε"]
 
 
 def _rows(party_id: int) -> set[str]:
@@ -60,6 +64,16 @@ def _by_ilike(q: str) -> set[int]:
             SalesDocument.customer_id.in_(sa.select(Party.id).where(Party.name.ilike(like)))))))
 
 
+def _named(q: str) -> set[int]:
+    prefix, upper = name_range(q.strip())
+    return set(db.session.scalars(ids_named(sa.bindparam("o"), prefix, upper), {"o": _org()}))
+
+
+def _org() -> int:
+    from webapp.core.tenancy import current_org_id
+    return current_org_id()
+
+
 def test_rows_follow_the_name_and_the_list_finds_what_ilike_finds(app, ctx):
     org_id, _ = create_org("Name Search")
     with tenant(org_id):
@@ -77,11 +91,34 @@ def test_rows_follow_the_name_and_the_list_finds_what_ilike_finds(app, ctx):
         parties.update_party(other, **dict(_form(other), phone="+91 98450 00000"))   # not renamed: rows as they were
         db.session.flush()
         _all_rows_are_right()
-        for q in ("Murugan", "lakshmi stores", "KSHMI", "ánh dương", "ÁNH DƯ", "istanbul", "İstanbul",
-                  "k. rao & sons (pvt", "  spaced   out ", "ωme", "Ω Ω", "zzz-nothing", "Neem"):
+        for q in SEARCHES:
             assert _found(q) == _by_ilike(q), q
         assert not _found("Murugan") and _found("Lakshmi")
+        # A capital sigma ends a word: Python's str.lower() makes it ς, PostgreSQL's lower() σ.
+        assert _found("ΝΙΚΟΣ") and _found("ΝΙΚΟΣ") == _by_ilike("ΝΙΚΟΣ")
         db.session.commit()
+
+
+def test_rows_are_written_for_names_written_in_plain_sql(app, ctx):
+    """The trigger, not the ORM, keeps the rows: an INSERT and an UPDATE in SQL; an UPDATE that sets
+    the name it had leaves the rows untouched."""
+    org_id, _ = create_org("Plain SQL Names")
+    with tenant(org_id):
+        pid = db.session.execute(sa.text(
+            "INSERT INTO party (org_id, code, name, is_customer, is_supplier, is_walk_in, payment_terms_days, "
+            "currency, active, created_at, version) VALUES (:o, 'SQL1', 'Raw Insert Agencies', true, false, "
+            "false, 0, 'INR', true, now(), 1) RETURNING id"), {"o": org_id}).scalar()
+        assert _rows(pid) == _expected("Raw Insert Agencies") and _named("insert agen") == {pid}
+        db.session.execute(sa.text("UPDATE party SET name = 'Renamed In SQL' WHERE id = :p"), {"p": pid})
+        assert _rows(pid) == _expected("Renamed In SQL")
+        assert _named("insert agen") == set() and _named("NAMED IN") == {pid}
+        before = set(db.session.execute(sa.text("SELECT token, xmin::text FROM party_search WHERE party_id = :p"),
+                                        {"p": pid}).all())
+        db.session.execute(sa.text("UPDATE party SET name = name, phone = '1' WHERE id = :p"), {"p": pid})
+        after = set(db.session.execute(sa.text("SELECT token, xmin::text FROM party_search WHERE party_id = :p"),
+                                       {"p": pid}).all())
+        assert after == before                         # the same row versions: not deleted and written again
+        db.session.rollback()
 
 
 def test_another_organizations_names_are_never_found(app, ctx):
@@ -95,36 +132,53 @@ def test_another_organizations_names_are_never_found(app, ctx):
                     on=TODAY, post=True)
             db.session.commit()
             orgs.append(org_id)
+    count = "SELECT count(*) FROM party_search WHERE org_id = :o"
+    with tenant(orgs[0]):
+        assert _named("Shared Name") and _found("Shared Name")           # found where it belongs
+        own = db.session.execute(sa.text(count), {"o": orgs[0]}).scalar()
+        assert own > 0
+        db.session.rollback()
     with tenant(orgs[1]):
         assert not _found("Shared Name") and _found("Only Here")
-        # the table's own wall: row-level security shows no other organization's rows
-        assert db.session.execute(sa.text("SELECT count(*) FROM party_search WHERE org_id = :o"),
-                                  {"o": orgs[0]}).scalar() == 0
+        # the table's own wall: the other organization's rows, asked for by its id, are not there
+        assert db.session.execute(sa.text(count), {"o": orgs[0]}).scalar() == 0
+        assert db.session.scalars(ids_named(sa.bindparam("o"), *name_range("Shared Name")),
+                                  {"o": orgs[0]}).all() == []
         db.session.rollback()
 
 
-@pytest.mark.parametrize("text", ["Murugan", "ánh"])
-def test_the_folding_matches_postgresql(app, ctx, text):
-    """The query is folded in Python, the rows by PostgreSQL's lower(): the same characters."""
-    assert db.session.scalar(sa.select(sa.func.lower(text))) == fold(text)
+@pytest.mark.parametrize("text", ["Murugan", "ÁNH Dương", "ΟΔΟΣ ΝΙΚΟΣ", "İSTANBUL", "Ωmega"])
+def test_the_search_folds_as_postgresql_does(app, ctx, text):
+    """What was typed is folded in Python, the names by PostgreSQL's lower(): the same characters."""
+    assert db.session.scalar(sa.select(sa.func.lower(text))) == fold_chars(text)
     db.session.rollback()
 
 
 def test_the_migration_backfill_writes_the_rows_the_trigger_would(app, ctx):
+    """For every organization, whatever the setting it starts from (row-level security shows the
+    migration's role one organization at a time)."""
     path = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "0017_party_search.py"
     spec = importlib.util.spec_from_file_location("migration_0017", path)
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
-    org_id, _ = create_org("Backfill Names")
-    with tenant(org_id):
-        for name in NAMES:
-            customer(name)
-        db.session.flush()
-        before = {p.id: _rows(p.id) for p in db.session.scalars(sa.select(Party))}
-        db.session.execute(sa.text("DELETE FROM party_search"))
-        assert all(not _rows(pid) for pid in before)
-        conn = db.session.connection()
-        migration.backfill(conn)
-        conn.exec_driver_sql("SELECT set_config('app.org_id', %s, true)", (str(org_id),))
-        assert {pid: _rows(pid) for pid in before} == before
-        db.session.rollback()
+    orgs, before = [], {}
+    for org_name in ("Backfill One", "Backfill Two"):
+        org_id, _ = create_org(org_name)
+        with tenant(org_id):
+            for name in NAMES:
+                customer(f"{name} {org_name}")
+            db.session.flush()
+            before[org_id] = {p.id: _rows(p.id) for p in db.session.scalars(sa.select(Party))}
+            db.session.execute(sa.text("DELETE FROM party_search"))
+            assert not any(_rows(pid) for pid in before[org_id])
+            db.session.commit()
+        orgs.append(org_id)
+    conn = db.session.connection()
+    conn.exec_driver_sql("SELECT set_config('app.org_id', '', true)")
+    migration.backfill(conn)
+    db.session.commit()
+    for org_id in orgs:
+        with tenant(org_id):
+            assert {pid: _rows(pid) for pid in before[org_id]} == before[org_id]
+            assert sum(map(len, before[org_id].values())) > 50
+            db.session.rollback()

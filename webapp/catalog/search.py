@@ -48,6 +48,22 @@ def fold(text: str) -> str:
     return text.replace("\u0130", "i").lower()
 
 
+def fold_chars(text: str) -> str:
+    """Lower case character by character, as PostgreSQL's lower() folds on a UTF-8 locale: unlike
+    `fold` (Python's str.lower), a capital sigma at the end of a word becomes σ, not ς. For text
+    compared with what lower() wrote in the database (party_search, migration 0017)."""
+    return "".join("i" if c == "\u0130" else c.lower() for c in text)
+
+
+def range_of(prefix: str) -> tuple[str, str | None]:
+    """The strings that start with `prefix`, compared byte by byte (collation "C"): [prefix, upper),
+    upper being the prefix with its last character made the next one (None when there is none)."""
+    code = ord(prefix[-1]) + 1
+    if 0xD800 <= code <= 0xDFFF:      # no such characters in UTF-8 text: the next one after them
+        code = 0xE000
+    return prefix, (prefix[:-1] + chr(code)) if code <= 0x10FFFF else None
+
+
 def tokens(name: str) -> set[tuple[str, str]]:
     """(key, token) rows of a name: word suffixes of 3+ characters and word starts."""
     out = set()

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from webapp.catalog.search import fold_chars, range_of
 from webapp.core.money import ZERO
 from webapp.extensions import db
 from webapp.ledger.models import Account, PartyBalance
@@ -20,12 +21,19 @@ PARTY_SEARCH = sa.table("party_search", sa.column("org_id", sa.BigInteger), sa.c
                         sa.column("token", sa.String))
 
 
+def name_range(text: str) -> tuple[str, str | None]:
+    """What `ids_named` is given for a search text: the text lower-cased as the trigger's lower()
+    lower-cases the names (character by character: `catalog.search.fold_chars`), and the end of
+    the range of tokens that start with it."""
+    return range_of(fold_chars(text))
+
+
 def ids_named(org_id, prefix, upper) -> sa.Select:
     """The ids of the parties whose name holds a text of three characters or more (PostgreSQL): those
     with a name suffix that starts with the lower-cased text, `prefix`, read as one range of the index
-    up to `upper` (the prefix with its last character made the next one: `sales.search.bounds`).
-    `>=`, `<` and `starts_with` are leakproof, so row-level security lets the index be used; the
-    same parties as `name ILIKE '%text%'`."""
+    up to `upper` (`name_range`). `>=`, `<` and `starts_with` are leakproof, so row-level security
+    lets the index be used; the same parties as `name ILIKE '%text%'`, which compares lower() of
+    both."""
     t = PARTY_SEARCH.c
     return sa.select(t.party_id).where(t.org_id == org_id, t.token >= prefix, t.token < upper,
                                        sa.func.starts_with(t.token, prefix))

@@ -12,7 +12,7 @@ from sqlalchemy.sql.elements import UnaryExpression
 from webapp.core.tenancy import current_org_id
 from webapp.extensions import db, on_postgres
 from webapp.parties.models import Party
-from webapp.parties.queries import ids_named
+from webapp.parties.queries import ids_named, name_range
 from webapp.payments.models import Allocation, Payment
 from webapp.sales import search
 from webapp.sales.models import (CANCELLED, DRAFT, INVOICE, PAID, PARTLY_PAID, POSTED, UNPAID, SalesDocument,
@@ -109,7 +109,7 @@ def _search_mode(q: str) -> str:
     if not q:
         return ""
     text = _search_text(q)
-    if search.usable(text) and on_postgres():
+    if search.usable(text) and name_range(text)[1] is not None and on_postgres():
         return "token"
     return "run" if _literal_run(text) is not None else "ilike"
 
@@ -164,8 +164,9 @@ def _list_statement(f: DocFilter, mode: str) -> sa.Select:
                                                  sa.func.starts_with(t.token, prefix))
         keys = [_sort_column(o) for o in order]
         branch = stmt.with_only_columns(*{c.name: c for c in (d.id, *(k for k, _ in keys))}.values())
-        u = sa.union(branch.where(d.id.in_(by_text)),
-                     branch.where(d.customer_id.in_(ids_named(org_id, prefix, upper)))).subquery("found")
+        named = ids_named(org_id, sa.bindparam("name_prefix", type_=sa.String),
+                          sa.bindparam("name_upper", type_=sa.String))
+        u = sa.union(branch.where(d.id.in_(by_text)), branch.where(d.customer_id.in_(named))).subquery("found")
         stmt = sa.select(u.c.id)
         page_order = [u.c[k.name].desc() if desc else u.c[k.name] for k, desc in keys]
         ids = stmt.order_by(*page_order).offset(sa.bindparam("offset")).limit(sa.bindparam("limit")).subquery("page")
@@ -222,6 +223,7 @@ def documents(f: DocFilter, today: date) -> tuple[list[ListRow], bool]:
         params["like"] = "%" + text + "%"
         if mode == "token":
             params["prefix"], params["upper"] = search.bounds(text)
+            params["name_prefix"], params["name_upper"] = name_range(text)
         elif mode == "run":
             params["run"] = "%" + _literal_run(text) + "%"
     rows = db.session.connection().execute(_list_statement(f, mode), params).all()

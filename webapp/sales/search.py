@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from webapp.catalog.search import fold
+from webapp.catalog.search import fold, range_of
 
 #: Texts shorter than this are compared with ILIKE.
 MIN_LENGTH = 3
@@ -47,11 +47,7 @@ def usable(text: str) -> bool:
 def bounds(text: str) -> tuple[str, str | None]:
     """The range of tokens that start with the folded text: [prefix, upper); upper is the prefix
     with its last character made the next one (None when there is no next one)."""
-    prefix = fold(text)
-    code = ord(prefix[-1]) + 1
-    if 0xD800 <= code <= 0xDFFF:      # no such characters in UTF-8 text: the next one after them
-        code = 0xE000
-    return prefix, (prefix[:-1] + chr(code)) if code <= 0x10FFFF else None
+    return range_of(fold(text))
 
 
 def rows_for(doc) -> list[dict]:
