@@ -72,10 +72,15 @@ def timed(fn, *, runs: int = 30, warmup: int = 6, setup=None) -> dict:
         t0 = time.perf_counter()
         fn() if setup is None else fn(arg)
         samples.append((time.perf_counter() - t0) * 1000)
-    samples.sort()
-    return {"runs": runs, "p50_ms": round(statistics.median(samples), 2),
-            "p99_ms": round(samples[min(len(samples) - 1, int(len(samples) * 0.99))], 2),
-            "min_ms": round(samples[0], 2), "max_ms": round(samples[-1], 2)}
+    return stats(samples)
+
+
+def stats(samples: list[float], digits: int = 2) -> dict:
+    """p50, p99, fastest and slowest of timings in milliseconds."""
+    samples = sorted(samples)
+    return {"runs": len(samples), "p50_ms": round(statistics.median(samples), digits),
+            "p99_ms": round(samples[min(len(samples) - 1, int(len(samples) * 0.99))], digits),
+            "min_ms": round(samples[0], digits), "max_ms": round(samples[-1], digits)}
 
 
 def timed_together(fns: dict, *, runs: int = 30, warmup: int = 6) -> dict[str, dict]:
@@ -91,13 +96,7 @@ def timed_together(fns: dict, *, runs: int = 30, warmup: int = 6) -> dict[str, d
             t0 = time.perf_counter()
             fn()
             samples[name].append((time.perf_counter() - t0) * 1000)
-    out = {}
-    for name, got in samples.items():
-        got.sort()
-        out[name] = {"runs": runs, "p50_ms": round(statistics.median(got), 2),
-                     "p99_ms": round(got[min(len(got) - 1, int(len(got) * 0.99))], 2),
-                     "min_ms": round(got[0], 2), "max_ms": round(got[-1], 2)}
-    return out
+    return {name: stats(got) for name, got in samples.items()}
 
 
 class SqlCount:

@@ -24,7 +24,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from bench.common import bench_app, logged_in_client, report, sql_count, timed, timed_together
+from bench.common import bench_app, logged_in_client, report, sql_count, stats, timed, timed_together
 from bench.generate_sales import OWNER_EMAIL, check, make_org, sales
 
 HX = {"HX-Request": "true"}
@@ -178,13 +178,6 @@ def _app(**overrides):
     return create_app(config)
 
 
-def _stats(samples: list[float]) -> dict:
-    samples = sorted(samples)
-    return {"runs": len(samples), "p50_ms": round(statistics.median(samples), 1),
-            "p99_ms": round(samples[min(len(samples) - 1, int(len(samples) * 0.99))], 1),
-            "min_ms": round(samples[0], 1), "max_ms": round(samples[-1], 1)}
-
-
 def pdf_in_process(app, org_id, user_id, n=30) -> dict:
     """run_job for one-page invoices, one after another in this warm process (SimpleWorker semantics)."""
     from webapp.core import audit, jobs
@@ -202,7 +195,7 @@ def pdf_in_process(app, org_id, user_id, n=30) -> dict:
             if k >= 3:
                 samples.append((time.perf_counter() - t0) * 1000)
         db.session.remove()
-    return _stats(samples)
+    return stats(samples, 1)
 
 
 def pdf_with_rq(org_id, user_id, *, fork: bool, n=30) -> dict:
@@ -243,7 +236,7 @@ def pdf_with_rq(org_id, user_id, *, fork: bool, n=30) -> dict:
     done = sorted(r.finished_at for r in rows)
     cycle = [(b - a).total_seconds() * 1000 for a, b in zip(done[1:], done[2:])]
     inside = [(r.finished_at - r.started_at).total_seconds() * 1000 for r in rows if r.finished_at != done[0]]
-    out = _stats(cycle)
+    out = stats(cycle, 1)
     out["inside_job_p50_ms"] = round(statistics.median(inside), 1)
     out["first_job_s"] = round((done[0] - min(r.started_at for r in rows)).total_seconds(), 2)
     out["wall_s"] = round(wall, 1)
