@@ -103,15 +103,21 @@ def _search_text(q: str) -> str:
     return q.strip()[:60].replace("%", "").replace("_", "")
 
 
-def _search_mode(q: str) -> str:
-    """How a search is made: "" (none), "token" (the search rows, on PostgreSQL), "run" (ILIKE after a
-    cheap LIKE on a piece without letters) or "ilike"."""
+def _search(q: str) -> tuple[str, dict]:
+    """How a search is made, and its parameters: "" (none), "token" (the search rows, on PostgreSQL),
+    "run" (ILIKE after a cheap LIKE on a piece without letters) or "ilike"."""
     if not q:
-        return ""
+        return "", {}
     text = _search_text(q)
-    if search.usable(text) and name_range(text)[1] is not None and on_postgres():
-        return "token"
-    return "run" if _literal_run(text) is not None else "ilike"
+    if on_postgres() and search.usable(text):
+        (prefix, upper), (name_prefix, name_upper) = search.bounds(text), name_range(text)
+        if upper is not None and name_upper is not None:
+            return "token", {"prefix": prefix, "upper": upper, "name_prefix": name_prefix, "name_upper": name_upper}
+    params = {"like": "%" + text + "%"}
+    run = _literal_run(text)
+    if run is None:
+        return "ilike", params
+    return "run", dict(params, run="%" + run + "%")
 
 
 def _literal_run(text: str) -> str | None:
@@ -217,15 +223,8 @@ def documents(f: DocFilter, today: date) -> tuple[list[ListRow], bool]:
     page = max(1, min(f.page, 10_000))
     params = {"org_id": current_org_id(), "today": today, "customer_id": f.customer_id, "date_from": f.date_from,
               "date_to": f.date_to, "offset": (page - 1) * PAGE, "limit": PAGE + 1}
-    mode = _search_mode(f.q)
-    if f.q:
-        text = _search_text(f.q)
-        params["like"] = "%" + text + "%"
-        if mode == "token":
-            params["prefix"], params["upper"] = search.bounds(text)
-            params["name_prefix"], params["name_upper"] = name_range(text)
-        elif mode == "run":
-            params["run"] = "%" + _literal_run(text) + "%"
+    mode, found = _search(f.q)
+    params.update(found)
     rows = db.session.connection().execute(_list_statement(f, mode), params).all()
     return [ListRow(r) for r in rows[:PAGE]], len(rows) > PAGE
 
