@@ -34,11 +34,12 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
 
     import webapp.models  # noqa: F401  (complete metadata before anything queries)
-    from webapp.core import audit, sqlite as sqlite_setup, tenancy
+    from webapp.core import audit, readonly, sqlite as sqlite_setup, tenancy
     from webapp.sales import search as sales_search
     tenancy.install()
     audit.install()
     sqlite_setup.install()
+    readonly.install()
     sales_search.install()
 
     if app.config["APP_ENV"] == "testing":

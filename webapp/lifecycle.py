@@ -6,8 +6,10 @@ Order per request:
    active membership, activated as the tenant.
 2. `enforce_permission`: the view's declared permission against the role.
 3. the view, which calls services (they flush, never commit);
-4. `finish`: one commit for a successful non-GET request, a rollback for
-   everything else; then jobs created in that transaction are dispatched.
+4. `finish`: one commit for a successful non-GET request; a GET, HEAD or OPTIONS
+   request ran read-only on PostgreSQL and ends with COMMIT too, unless something
+   is pending in the session (`core.readonly`); a rollback for everything else;
+   then jobs created in that transaction are dispatched.
 5. security headers on every response;
 6. `teardown`: the request's context undone; after the process's 10th, 100th, 1,000th and
    10,000th request (GC_FREEZE_AFTER), its live objects are frozen out of the garbage
@@ -24,7 +26,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from webapp.core import audit, jobs
+from webapp.core import audit, jobs, readonly
 from webapp.core import sqlite as sqlite_setup
 from webapp.core.errors import DomainError
 from webapp.core.permissions import AUTHENTICATED, MEMBER, PUBLIC, allowed, permission_of
@@ -32,6 +34,8 @@ from webapp.core.tenancy import activate, deactivate
 from webapp.extensions import db, login_manager
 
 log = logging.getLogger(__name__)
+
+READS = ("GET", "HEAD", "OPTIONS")
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
        "font-src 'self'; connect-src 'self'; media-src 'self' blob:; object-src 'none'; "
@@ -61,7 +65,9 @@ def _unauthorized():
 
 
 def load_context():
-    g.sqlite_token = sqlite_setup.set_write_intent(request.method not in ("GET", "HEAD", "OPTIONS"))
+    reads = request.method in READS
+    g.sqlite_token = sqlite_setup.set_write_intent(not reads)
+    g.reading_token = readonly.set_reading(reads)
     g.org = g.membership = g.role = None
     user_id = current_user.id if current_user.is_authenticated else None
     g.actor_token = audit.set_actor(user_id, client_ip(), request.headers.get("User-Agent"))
@@ -100,7 +106,11 @@ def enforce_permission():
 
 
 def finish(response):
-    if request.method in ("GET", "HEAD", "OPTIONS") or response.status_code >= 400:
+    reads = request.method in READS
+    if reads and response.status_code < 400 and readonly.ends_by_commit(db.session()):
+        db.session.commit()         # a read-only transaction: core.readonly says why not ROLLBACK
+        jobs.discard_pending()
+    elif reads or response.status_code >= 400:
         db.session.rollback()
         jobs.discard_pending()
     else:
@@ -134,6 +144,9 @@ def teardown(exc):
     token = g.pop("sqlite_token", None)
     if token is not None:
         sqlite_setup.reset_write_intent(token)
+    token = g.pop("reading_token", None)
+    if token is not None:
+        readonly.reset_reading(token)
 
 
 def settle_objects(app) -> None:

@@ -39,6 +39,7 @@ import sqlalchemy as sa
 from psycopg.errors import LockNotAvailable
 from sqlalchemy.exc import OperationalError
 
+from webapp.core import readonly
 from webapp.core.clock import today
 from webapp.core.tenancy import current_org_id
 from webapp.core.tx import atomic
@@ -60,8 +61,8 @@ def ready(kind: str, as_of: date) -> bool:
     """Whether the aged report of `as_of` may read kept sums: on PostgreSQL, for today (after
     bringing today's sums to today if they are of another day) or a past day (after building its
     snapshot if there is none). A rebuild or a build is committed at once, in its own short
-    transaction (a GET request or a reading job would roll it back): call this before anything
-    else is written."""
+    transaction (a GET request reads in a read-only one, a reading job would roll it back:
+    `core.readonly.writing`): call this before anything else is written."""
     if not on_postgres():
         return False
     current = today()
@@ -78,12 +79,12 @@ def ready(kind: str, as_of: date) -> bool:
             return True
         build = snapshot
     try:
-        build(kind, as_of, wait=WAIT)
+        with readonly.writing():        # committed here (in a GET, its own read-write transaction)
+            build(kind, as_of, wait=WAIT)
     except OperationalError as exc:
         if not isinstance(exc.orig, LockNotAvailable):
             raise
         return False          # postings in flight for too long: this report adds up the documents
-    db.session.commit()
     return True
 
 
