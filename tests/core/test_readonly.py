@@ -6,6 +6,7 @@ an object changed in memory during a GET is not written, a POST writes as before
 keeps on first read (`readonly.writing`) is committed while the rest of the request reads on."""
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from flask import Blueprint, jsonify
 from sqlalchemy import event
@@ -31,8 +32,16 @@ def _org(app, name):
         return org_id
 
 
-def _app_with_test_views(app, tmp_path):
+@pytest.fixture
+def views(app, tmp_path):
     """A second app on the test database, with views that misbehave on GET."""
+    other = _app_with_test_views(app, tmp_path)
+    yield other
+    with other.app_context():
+        db.engine.dispose()
+
+
+def _app_with_test_views(app, tmp_path):
     app = make_app(tmp_path, PROPAGATE_TEST_ERRORS=False, SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"])
     bp = Blueprint("readonly_test", __name__)
 
@@ -76,43 +85,28 @@ def _app_with_test_views(app, tmp_path):
 
 
 @needs_postgres
-def test_a_write_in_a_get_is_refused_by_the_database_and_nothing_is_written(app, tmp_path):
+def test_a_write_in_a_get_is_refused_by_the_database_and_nothing_is_written(app, views):
     org_id = _org(app, "Read Only Traders")
-    app = _app_with_test_views(app, tmp_path)
-    try:
-        r = app.test_client().get(f"/test/write-on-get/{org_id}")
-        assert r.status_code == 500
-        assert _org_name(app, org_id) == "Read Only Traders"
-    finally:
-        with app.app_context():
-            db.engine.dispose()
+    r = views.test_client().get(f"/test/write-on-get/{org_id}")
+    assert r.status_code == 500
+    assert _org_name(views, org_id) == "Read Only Traders"
 
 
-def test_an_object_changed_in_memory_during_a_get_is_not_written(app, tmp_path):
+def test_an_object_changed_in_memory_during_a_get_is_not_written(app, views):
     org_id = _org(app, "Memory Traders")
-    app = _app_with_test_views(app, tmp_path)
-    try:
-        r = app.test_client().get(f"/test/change-in-memory/{org_id}")
-        assert r.status_code == 200
-        assert _org_name(app, org_id) == "Memory Traders"
-    finally:
-        with app.app_context():
-            db.engine.dispose()
+    r = views.test_client().get(f"/test/change-in-memory/{org_id}")
+    assert r.status_code == 200
+    assert _org_name(views, org_id) == "Memory Traders"
 
 
 @needs_postgres
-def test_what_a_page_keeps_on_first_read_is_committed_and_the_request_reads_on_read_only(app, tmp_path):
+def test_what_a_page_keeps_on_first_read_is_committed_and_the_request_reads_on_read_only(app, views):
     org_id = _org(app, "Keeping Traders")
-    app = _app_with_test_views(app, tmp_path)
-    try:
-        r = app.test_client().get(f"/test/keep-on-first-read/{org_id}")
-        assert r.status_code == 200
-        # SELECT 1 read-only; the UPDATE in a read-write transaction of its own; SELECT 2 read-only again.
-        assert r.get_json()["states"] == [True, None, True]
-        assert _org_name(app, org_id) == "Kept on first read"
-    finally:
-        with app.app_context():
-            db.engine.dispose()
+    r = views.test_client().get(f"/test/keep-on-first-read/{org_id}")
+    assert r.status_code == 200
+    # SELECT 1 read-only; the UPDATE in a read-write transaction of its own; SELECT 2 read-only again.
+    assert r.get_json()["states"] == [True, None, True]
+    assert _org_name(views, org_id) == "Kept on first read"
 
 
 @needs_postgres
@@ -163,9 +157,12 @@ def test_sqlite_and_code_outside_a_reading_request_end_as_before(app, ctx):
     session = db.session()
     session.execute(sa.text("SELECT 1"))
     assert readonly.ends_by_commit(session) is False          # not a reading request
-    with readonly.reading():
+    token = readonly.set_reading(True)                          # as in a GET
+    try:
         assert readonly.ends_by_commit(session) is is_postgres()
         from webapp.orgs.models import Organization
         session.add(Organization(name="Pending"))
         assert readonly.ends_by_commit(session) is False      # something pending: ROLLBACK
         session.expunge_all()
+    finally:
+        readonly.reset_reading(token)

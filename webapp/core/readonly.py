@@ -68,16 +68,6 @@ def writing():
         _reading.reset(token)
 
 
-@contextmanager
-def reading():
-    """Transactions begun inside the block are read-only (PostgreSQL)."""
-    token = _reading.set(True)
-    try:
-        yield
-    finally:
-        _reading.reset(token)
-
-
 def ends_by_commit(session) -> bool:
     """Whether COMMIT may end this `Session`'s transaction in place of ROLLBACK (see the module)."""
     if not _reading.get() or session.new or session.dirty or session.deleted:
