@@ -195,27 +195,70 @@ document.addEventListener("input", function (event) {
   out.textContent = diff >= 0 ? "Change to give: " + fromMinor(diff, places) : "Still to pay: " + fromMinor(diff, places);
 });
 
-// Typing goes on while a line saves. Saves in one editor are queued (hx-sync on
-// the editor), each sent with the values and version of its moment. When a saved
-// line comes back, any field typed in since it was sent keeps what was typed and is
-// saved in its turn: at once, or on leaving the field still being typed in.
+// Typing goes on while a line saves. Saves in one editor are queued (hx-sync
+// "queue all" on the editor). An answer re-renders the lines as the server has
+// them, so a field edited here and not yet saved would lose what was typed: a
+// field whose value differs from the one the server last rendered (its default),
+// and that was not sent with this very request, keeps what was typed and is saved
+// in its turn: at once, or on leaving the field still being typed in. (htmx is set
+// to settle at once, in base.html, so this happens before the next request goes.)
+//
+// A save queued from a form that an answer has since replaced is dropped by htmx
+// (what it held is re-sent from the new form, as above), but htmx then stops, and
+// what was queued behind it (a scan, another line) would wait for a request that
+// never comes: after each request, go on past such entries. The queue is htmx's
+// own, reached through the internal API htmx hands to extensions.
 (function () {
   var sent = new WeakMap(), kept = new WeakMap();  // by request
   var settling = 0;  // swaps whose typed-since values are not re-applied yet
+  var api = null;
+  htmx.defineExtension("sme-queue", {init: function (internal) { api = internal; }});
+  function queues() {
+    return Array.prototype.map.call(document.querySelectorAll("[hx-sync]"), function (el) {
+      return api.getInternalData(el);
+    });
+  }
+  function drain() {
+    queues().forEach(function (data) {
+      while (!data.xhr && data.queuedRequests && data.queuedRequests.length) data.queuedRequests.shift()();
+    });
+  }
+  document.addEventListener("htmx:afterRequest", function () { setTimeout(drain, 0); });
+  document.addEventListener("htmx:afterSettle", function () { setTimeout(drain, 0); });
+
   function fields(root) {
     var list = root.matches && root.matches("input[id], textarea[id], select[id]") ? [root] : [];
     return list.concat(Array.prototype.slice.call(root.querySelectorAll("input[id], textarea[id], select[id]")));
   }
+  function edited(el) {  // changed here since the server rendered it
+    if (el.type === "hidden" || el.type === "checkbox" || el.type === "radio" || el.type === "file") return false;
+    if (el.tagName === "SELECT") {
+      return Array.prototype.some.call(el.options, function (o) { return o.selected !== o.defaultSelected; });
+    }
+    return el.value !== el.defaultValue;
+  }
+  function included(elt) {  // what htmx sends: the form it is in, itself, its hx-include
+    var roots = [], form = elt.closest("form"), include = api.getClosestAttributeValue(elt, "hx-include");
+    if (form) roots.push(form);
+    if (elt.matches("input, select, textarea")) roots.push(elt);
+    if (include) include.split(",").forEach(function (selector) {
+      var found = selector.trim() === "this" ? elt : api.querySelectorExt(elt, selector.trim());
+      if (found) roots.push(found);
+    });
+    return roots;
+  }
   document.addEventListener("htmx:beforeRequest", function (event) {
     var values = {};
-    fields(event.detail.target).forEach(function (el) { values[el.id] = el.value; });
+    included(event.detail.elt).forEach(function (root) {
+      fields(root).forEach(function (el) { values[el.id] = el.value; });
+    });
     sent.set(event.detail.xhr, values);
   });
   document.addEventListener("htmx:beforeSwap", function (event) {
     var values = sent.get(event.detail.xhr), list = [], active = document.activeElement;
-    if (!values) return;
+    if (!values || !event.detail.shouldSwap) return;
     fields(event.detail.target).forEach(function (el) {
-      if (el.type === "hidden" || !(el.id in values) || el.value === values[el.id]) return;
+      if (!edited(el) || (el.id in values && el.value === values[el.id])) return;
       var k = {id: el.id, value: el.value, active: el === active, start: null, end: null};
       try { k.start = el.selectionStart; k.end = el.selectionEnd; } catch (e) { /* date inputs */ }
       list.push(k);
@@ -246,7 +289,8 @@ document.addEventListener("input", function (event) {
   // document posted is the one on the screen (and its version is the latest).
   function busy() {
     return settling > 0 || document.querySelector(".htmx-request") !== null ||
-      document.querySelector("[data-unsaved]") !== null;
+      document.querySelector("[data-unsaved]") !== null ||
+      queues().some(function (data) { return data.queuedRequests && data.queuedRequests.length > 0; });
   }
   document.addEventListener("submit", function (event) {
     var form = event.target;
@@ -258,6 +302,7 @@ document.addEventListener("input", function (event) {
     event.stopImmediatePropagation();
     var idle = 0, tries = 0, submitter = event.submitter;
     var timer = setInterval(function () {
+      drain();
       idle = busy() ? 0 : idle + 1;
       if (idle >= 2 || ++tries > 200) { clearInterval(timer); form.requestSubmit(submitter || undefined); }
     }, 50);

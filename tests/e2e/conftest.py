@@ -86,6 +86,11 @@ def viewport(request):
     return request.param, (PHONE if request.param == "phone" else DESKTOP)
 
 
+#: How long an action, and an `expect`, waits: the same for both (Playwright's expect defaults to
+#: 5 s, half the actions' 10), for flows that queue several deliberately slowed saves on a busy machine.
+WAIT_MS = 10_000
+
+
 @pytest.fixture
 def new_page(browser):
     contexts = []
@@ -95,13 +100,15 @@ def new_page(browser):
                                   has_touch=size["width"] < 600)
         contexts.append(ctx)
         page = ctx.new_page()
-        page.set_default_timeout(10_000)
+        page.set_default_timeout(WAIT_MS)
         errors = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.on("console", lambda msg: errors.append(f"{msg.text} at {msg.location}") if msg.type == "error" else None)
         page.js_errors = errors
         return page
 
+    from playwright.sync_api import expect
+    expect.set_options(timeout=WAIT_MS)
     yield _make
     for ctx in contexts:
         ctx.close()

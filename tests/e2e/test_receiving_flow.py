@@ -100,3 +100,46 @@ def test_receive_a_purchase_order_by_scanning_at_390px(app, live_server, new_pag
     expect(desk.locator("table.match")).to_contain_text("8 to come")
     shot(desk, "purchase-order-match-desktop")
     assert not desk.js_errors, desk.js_errors
+
+
+def test_a_scan_queued_behind_a_replaced_line_is_still_sent(app, live_server, new_page, monkeypatch):
+    # A save is on its way; the same line's form fires again (queued), then a scan (queued behind
+    # it). The save's answer replaces the line's form, so the queued save from the old form is
+    # dropped; the scan behind it must still go (htmx stalls its queue there on its own).
+    import time
+    from webapp.purchases import services
+    slow = services.update_receipt_line
+
+    def update_receipt_line(*args, **kwargs):
+        time.sleep(0.5)
+        return slow(*args, **kwargs)
+    monkeypatch.setattr(services, "update_receipt_line", update_receipt_line)
+    with app.app_context():
+        org_id, _ = create_org("Kaveri Stores", email="owner.kaveri@example.com")
+        with tenant(org_id):
+            agro = supplier("Kaveri Agro Supplies")
+            rice = product("Sona masoori rice 5 kg", sku="RICE-5", barcode="8904567000011", purchase_price="310.00")
+            oil = product("Groundnut oil 1 l", sku="GNUT-1", barcode="8904567000028", purchase_price="180.00")
+            po = order(agro, (rice, 4, "310.00"), (oil, 6, "180.00"), on=date.today())
+            po_number = po.number
+            db.session.commit()
+
+    page = new_page(PHONE)
+    sign_in(page, live_server, "owner.kaveri@example.com")
+    page.goto(live_server + "/purchases/receipts")
+    page.locator(f".receive-row:has-text('{po_number}') button").click()
+    page.wait_for_url(re.compile(r"/purchases/receipts/\d+$"))
+    expect(page.locator(".receive-line").first).to_contain_text("Sona masoori rice 5 kg")
+    page.evaluate("""() => {
+        const qty = document.querySelector('.receive-line input[name=quantity]');
+        qty.value = '3';
+        qty.dispatchEvent(new Event('change', {bubbles: true}));   // sent
+        qty.dispatchEvent(new Event('change', {bubbles: true}));   // queued: its form is replaced first
+        document.querySelector('#scan-code').value = '8904567000028';
+        document.querySelector('.quick-scan').requestSubmit();     // queued behind it
+    }""")
+    first = page.locator(".receive-line").first
+    expect(first).to_contain_text("Groundnut oil 1 l")
+    expect(first).to_have_class(re.compile("focus-line"))
+    expect(page.locator(".receive-line:has-text('Sona masoori rice 5 kg') input[name=quantity]")).to_have_value("3")
+    assert not page.js_errors, page.js_errors
