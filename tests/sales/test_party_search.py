@@ -99,6 +99,39 @@ def test_rows_follow_the_name_and_the_list_finds_what_ilike_finds(app, ctx):
         db.session.commit()
 
 
+def test_a_search_runs_on_the_generic_plan_and_gives_what_the_plain_statement_gives(app, ctx):
+    """A search by token is sent with plan_cache_mode forced to the generic plan (one round trip with
+    the setting and its reset): the same rows, in the same order, with the same values (money
+    exact), on every page and filter, as the statement run as usual; the setting is back after."""
+    org_id, _ = create_org("Generic Plans")
+    with tenant(org_id):
+        soap = product("Neem soap", sale_price="40.00", tax_rate="18")
+        receive(soap, 500, "20.00", on=TODAY - timedelta(days=90))
+        buyers = [customer(f"Hanuman Mart {n}") for n in range(3)] + [customer("Other Traders")]
+        for k in range(70):
+            invoice(buyers[k % 4], (soap, 1 + k % 3, f"{40 + k % 7}.35"), on=TODAY - timedelta(days=k % 40),
+                    post=k % 5 != 0)
+        db.session.flush()
+        for f in (queries.DocFilter(q="hanuman mart"), queries.DocFilter(q="Hanuman Mart", page=2),
+                  queries.DocFilter(q="mart", status="unpaid"), queries.DocFilter(q="INV-", sort="total"),
+                  queries.DocFilter(q="Hanuman", customer_id=buyers[1].id, date_from=TODAY - timedelta(days=20))):
+            mode, found = queries._search(f.q)
+            assert mode == "token", f
+            rows, more = queries.documents(f, TODAY)
+            assert db.session.execute(sa.text("SHOW plan_cache_mode")).scalar() == "auto"
+            params = {"org_id": org_id, "today": TODAY, "customer_id": f.customer_id, "date_from": f.date_from,
+                      "date_to": f.date_to, "offset": (f.page - 1) * queries.PAGE, "limit": queries.PAGE + 1, **found}
+            plain = db.session.connection().execute(queries._list_statement(f, mode), params).all()
+            got = [(r.id, r.doc_type, r.status, r.number, r.date, r.due_date, r.payment_status, r.grand_total,
+                    r.amount_paid, r.customer_name) for r in rows]
+            assert got == [tuple(r) for r in plain[:queries.PAGE]] and more == (len(plain) > queries.PAGE), f
+            # the same Decimals written the same way (1.20 is not shown as 1.2)
+            assert [(str(r.grand_total), str(r.amount_paid)) for r in rows] == \
+                [(str(r.grand_total), str(r.amount_paid)) for r in plain[:queries.PAGE]]
+        assert len(queries.documents(queries.DocFilter(q="hanuman mart"), TODAY)[0]) == 50
+        db.session.rollback()
+
+
 def test_rows_are_written_for_names_written_in_plain_sql(app, ctx):
     """The trigger, not the ORM, keeps the rows: an INSERT and an UPDATE in SQL; an UPDATE that sets
     the name it had leaves the rows untouched."""

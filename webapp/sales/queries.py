@@ -225,8 +225,41 @@ def documents(f: DocFilter, today: date) -> tuple[list[ListRow], bool]:
               "date_to": f.date_to, "offset": (page - 1) * PAGE, "limit": PAGE + 1}
     mode, found = _search(f.q)
     params.update(found)
-    rows = db.session.connection().execute(_list_statement(f, mode), params).all()
+    stmt = _list_statement(f, mode)
+    if mode == "token":
+        rows = _with_generic_plan(stmt, params)
+    else:
+        rows = db.session.connection().execute(stmt, params).all()
     return [ListRow(r) for r in rows[:PAGE]], len(rows) > PAGE
+
+
+#: psycopg's SQL of a search statement, made once per statement.
+_PSYCOPG_SQL: dict[int, tuple[sa.Select, sa.sql.compiler.SQLCompiler]] = {}
+
+
+def _with_generic_plan(stmt: sa.Select, params: dict) -> list[tuple]:
+    """The rows of a search by token (PostgreSQL), planned once per connection.
+
+    PostgreSQL plans a prepared statement for its parameters each time it runs (a custom plan)
+    unless it estimates that one plan for any parameters (the generic plan) costs no more. For the
+    search it never does (the width of a prefix range cannot be known ahead), so every search
+    paid ~0.7 ms of planning for a ~0.5 ms query, while the generic plan is the same index ranges
+    as any custom one. So the statement runs with `plan_cache_mode` forced to the generic plan,
+    and the setting goes back to its default at once: the three statements travel together in
+    one round trip (core.pipeline). Not for the other lists: without a search, a generic plan
+    cannot know how few rows a status or a date range leaves, and is 40 times slower."""
+    from webapp.core.pipeline import Pipeline
+    found = _PSYCOPG_SQL.get(id(stmt))
+    if found is None or found[0] is not stmt:
+        from sqlalchemy.dialects.postgresql.psycopg import dialect
+        found = _PSYCOPG_SQL[id(stmt)] = (stmt, stmt.compile(dialect=dialect()))
+    compiled = found[1]
+    pipe = Pipeline()
+    pipe.add("SET LOCAL plan_cache_mode = force_generic_plan", returns=False)
+    rows = pipe.add(compiled.string, compiled.construct_params(params))
+    pipe.add("SET LOCAL plan_cache_mode TO DEFAULT", returns=False)
+    pipe.run()
+    return rows.rows
 
 
 def allocations_of(doc: SalesDocument) -> list[tuple[Allocation, Payment]]:
