@@ -233,7 +233,11 @@ document.addEventListener("input", function (event) {
   function edited(el) {  // changed here since the server rendered it
     if (el.type === "hidden" || el.type === "checkbox" || el.type === "radio" || el.type === "file") return false;
     if (el.tagName === "SELECT") {
-      return Array.prototype.some.call(el.options, function (o) { return o.selected !== o.defaultSelected; });
+      var options = Array.prototype.slice.call(el.options);
+      if (el.multiple) return options.some(function (o) { return o.selected !== o.defaultSelected; });
+      // a single select with no option marked selected shows its first one
+      var shown = options.filter(function (o) { return o.defaultSelected; }).pop() || options[0];
+      return shown ? !shown.selected : false;
     }
     return el.value !== el.defaultValue;
   }

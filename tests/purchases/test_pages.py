@@ -192,6 +192,44 @@ def test_order_receive_by_scan_bill_and_attach(app, client, shop):
     assert "8 to come" in page and "not billed" not in page and "+6.00" in page
 
 
+def test_receiving_lines_keep_the_order_the_screen_shows(app, client, shop):
+    """A scan brings its line to the top; an answer to anything else keeps the order the screen
+    sent (a save queued behind a scan does not pull its own line back up); an order that is not
+    this receipt's lines, or not numbers, is ignored, never an error."""
+    rid, page = start_receipt(client, sent_order(app, shop, ("dolo", 20, "20.00"), ("soap", 10, "38.00")))
+
+    def order_of(html):
+        return [int(i) for i in re.findall(r'id="rline-(\d+)"', html)]
+
+    dolo_line, soap_line = order_of(page)
+    assert re.search(r'id="receipt-order" name="order" value="%d,%d"' % (dolo_line, soap_line), page)
+    r = client.post(f"/purchases/receipts/{rid}/scan", headers=HX, data={
+        "code": "8901138511234", "version": version_of(page), "order": f"{dolo_line},{soap_line}"})
+    body = r.get_data(as_text=True)
+    assert r.status_code == 200 and order_of(body) == [soap_line, dolo_line]
+    assert 'value="%d,%d"' % (soap_line, dolo_line) in body
+    # Dolo's batch, typed before the scan, saved after it: the soap stays on top.
+    r = client.post(f"/purchases/receipts/{rid}/lines/{dolo_line}", headers=HX, data={
+        "product_id": shop["dolo"], "quantity": "12", "unit_cost": "20.00", "batch_number": "DL2611",
+        "expiry_date": "2028-06-30", "version": version_of(body), "order": f"{soap_line},{dolo_line}"})
+    body = r.get_data(as_text=True)
+    assert r.status_code == 200 and order_of(body) == [soap_line, dolo_line] and 'value="DL2611"' in body
+    # A new line comes first; the rest keep their places.
+    r = client.post(f"/purchases/receipts/{rid}/lines", headers=HX, data={
+        "version": version_of(body), "order": f"{soap_line},{dolo_line}"})
+    body = r.get_data(as_text=True)
+    new_line = order_of(body)[0]
+    assert order_of(body) == [new_line, soap_line, dolo_line]
+    for junk in ("", "x,y", "-1,,3", "9" * 40, ",".join(["1"] * 5000), f"{dolo_line},{dolo_line},999999999",
+                 "١٢"):
+        r = client.post(f"/purchases/receipts/{rid}/lines/{soap_line}", headers=HX, data={
+            "product_id": shop["soap"], "quantity": "10", "unit_cost": "38.00", "version": version_of(body),
+            "order": junk})
+        body = r.get_data(as_text=True)
+        assert r.status_code == 200, (junk, body[:300])
+        assert sorted(order_of(body)) == sorted([new_line, soap_line, dolo_line]), junk
+
+
 def test_a_direct_bill_for_an_expense(app, client, shop):
     r = client.post("/purchases/new/bill", data={"supplier_id": shop["cipla"]})
     bill_id = int(r.headers["Location"].rsplit("/", 1)[1])

@@ -56,9 +56,27 @@ def receipt(receipt_id: int):
     return render("purchases/receipts/detail.html", r=get_or_404(GoodsReceipt, receipt_id))
 
 
-def _lines_fragment(r, line=None, form=None, error=None, status=200, scanned=False):
+def _order(r, line=None, to_top=False) -> list[GoodsReceiptLine]:
+    """The lines in the order the screen shows them (`order`, sent with every request), so that an
+    answer never shuffles them: a save that was queued behind a scan comes back with the scanned
+    line still on top. A line the screen did not have yet (just added or scanned in) comes first,
+    and so does a line scanned again (`to_top`)."""
+    by_id = {l.id: l for l in r.lines}
+    shown = []
+    for part in (request.form.get("order") or "").split(",")[:1000]:
+        found = by_id.pop(int(part), None) if part.strip().isdigit() and len(part.strip()) < 19 else None
+        if found is not None:
+            shown.append(found)
+    lines = list(by_id.values()) + shown   # the new ones first, in the receipt's order
+    if to_top and line is not None and line in lines:
+        lines.remove(line)
+        lines.insert(0, line)
+    return lines
+
+
+def _lines_fragment(r, line=None, form=None, error=None, status=200, scanned=False, to_top=False):
     return render_fragment("purchases/receipts/detail.html", "receipt_lines", status=status, r=r, line_form=form,
-                           form_line=line, error=error, scanned=scanned)
+                           form_line=line, error=error, scanned=scanned, lines=_order(r, line, to_top))
 
 
 @bp.route("/receipts/<int:receipt_id>/scan", methods=["POST"])
@@ -75,7 +93,7 @@ def scan(receipt_id: int):
         line = services.scan_into_receipt(r, product, request.form.get("version", type=int))
     except DomainError as exc:
         return _lines_fragment(r, error=exc, status=exc.status_code)
-    return _lines_fragment(r, line, scanned=True)
+    return _lines_fragment(r, line, scanned=True, to_top=True)
 
 
 @bp.route("/receipts/<int:receipt_id>/lines", methods=["POST"])
@@ -87,7 +105,7 @@ def add_receipt_line(receipt_id: int):
         line = services.add_receipt_line(r, request.form.get("version", type=int))
     except DomainError as exc:
         return _lines_fragment(r, error=exc, status=exc.status_code)
-    return _lines_fragment(r, line)
+    return _lines_fragment(r, line, to_top=True)
 
 
 @bp.route("/receipts/<int:receipt_id>/lines/<int:line_id>", methods=["POST"])
