@@ -18,16 +18,20 @@ from webapp.ledger.queries import balance_of_role
 from webapp.purchases.models import GoodsReceipt, PurchaseDocument
 
 
-def test_receive_a_purchase_order_by_scanning_at_390px(app, live_server, new_page, monkeypatch):
-    # A slow network: each save takes a while, and the person types on meanwhile.
+def slow_line_saves(monkeypatch, seconds: float) -> None:
+    """A slow network: each save of a receipt line takes a while."""
     import time
     from webapp.purchases import services
-    slow = services.update_receipt_line
+    save = services.update_receipt_line
 
     def update_receipt_line(*args, **kwargs):
-        time.sleep(0.4)
-        return slow(*args, **kwargs)
+        time.sleep(seconds)
+        return save(*args, **kwargs)
     monkeypatch.setattr(services, "update_receipt_line", update_receipt_line)
+
+
+def test_receive_a_purchase_order_by_scanning_at_390px(app, live_server, new_page, monkeypatch):
+    slow_line_saves(monkeypatch, 0.4)  # and the person types on meanwhile
     with app.app_context():
         org_id, _ = create_org("Ganesh Medicals", email="owner.ganesh@example.com")
         with tenant(org_id):
@@ -106,14 +110,7 @@ def test_a_scan_queued_behind_a_replaced_line_is_still_sent(app, live_server, ne
     # A save is on its way; the same line's form fires again (queued), then a scan (queued behind
     # it). The save's answer replaces the line's form, so the queued save from the old form is
     # dropped; the scan behind it must still go (htmx stalls its queue there on its own).
-    import time
-    from webapp.purchases import services
-    slow = services.update_receipt_line
-
-    def update_receipt_line(*args, **kwargs):
-        time.sleep(0.5)
-        return slow(*args, **kwargs)
-    monkeypatch.setattr(services, "update_receipt_line", update_receipt_line)
+    slow_line_saves(monkeypatch, 0.5)
     with app.app_context():
         org_id, _ = create_org("Kaveri Stores", email="owner.kaveri@example.com")
         with tenant(org_id):
