@@ -223,6 +223,8 @@ document.addEventListener("input", function (event) {
       while (!data.xhr && data.queuedRequests && data.queuedRequests.length) data.queuedRequests.shift()();
     });
   }
+  // afterRequest does not reach the document when the requesting element has gone (htmx fires
+  // it on that element after a failed request); afterSettle fires on the swapped target.
   document.addEventListener("htmx:afterRequest", function () { setTimeout(drain, 0); });
   document.addEventListener("htmx:afterSettle", function () { setTimeout(drain, 0); });
 

@@ -49,6 +49,21 @@ def compiled(statement: sa.TextClause) -> str:
     return sql
 
 
+_COMPILED_CORE: dict[sa.Select, object] = {}
+
+
+def _compiled_core(statement: sa.Select, params: dict) -> tuple[str, dict]:
+    """The psycopg SQL of a Core statement made once (and kept: pass statements built once, not
+    per call), with every parameter it needs: the given ones and those bound when it was built."""
+    found = _COMPILED_CORE.get(statement)
+    if found is None:
+        from sqlalchemy.dialects.postgresql.psycopg import dialect
+        if len(_COMPILED_CORE) > 5000:
+            _COMPILED_CORE.clear()
+        found = _COMPILED_CORE[statement] = statement.compile(dialect=dialect())
+    return found.string, found.construct_params(params)
+
+
 @dataclass
 class Handle:
     """What one queued statement returned, once the pipeline has run."""
@@ -86,13 +101,16 @@ class Pipeline:
     def __bool__(self) -> bool:
         return bool(self._items or self._after)
 
-    def add(self, statement: sa.TextClause | str, params: dict | None = None, *, many: list[dict] | None = None,
-            returns: bool = True) -> Handle:
-        """Queue a statement: a text() with :name parameters, or psycopg's SQL as a string (`many`:
-        the same statement for each set of parameters). `returns`: keep the rows it returns (a
-        SELECT, or RETURNING)."""
+    def add(self, statement: sa.TextClause | sa.Select | str, params: dict | None = None, *,
+            many: list[dict] | None = None, returns: bool = True) -> Handle:
+        """Queue a statement: a text() with :name parameters, a Core select built once, or
+        psycopg's SQL as a string (`many`: the same statement for each set of parameters; not for
+        a select). `returns`: keep the rows it returns (a SELECT, or RETURNING)."""
         handle = Handle()
-        sql = statement if isinstance(statement, str) else compiled(statement)
+        if isinstance(statement, sa.Select):
+            sql, params = _compiled_core(statement, params or {})
+        else:
+            sql = statement if isinstance(statement, str) else compiled(statement)
         self._items.append(_Item(sql, many if many is not None else (params or {}), many is not None, returns,
                                  handle, statement))
         return handle

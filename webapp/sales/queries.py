@@ -233,10 +233,6 @@ def documents(f: DocFilter, today: date) -> tuple[list[ListRow], bool]:
     return [ListRow(r) for r in rows[:PAGE]], len(rows) > PAGE
 
 
-#: psycopg's SQL of a search statement, made once per statement.
-_PSYCOPG_SQL: dict[int, tuple[sa.Select, sa.sql.compiler.SQLCompiler]] = {}
-
-
 def _with_generic_plan(stmt: sa.Select, params: dict) -> list[tuple]:
     """The rows of a search by token (PostgreSQL), planned once per connection.
 
@@ -249,14 +245,9 @@ def _with_generic_plan(stmt: sa.Select, params: dict) -> list[tuple]:
     one round trip (core.pipeline). Not for the other lists: without a search, a generic plan
     cannot know how few rows a status or a date range leaves, and is 40 times slower."""
     from webapp.core.pipeline import Pipeline
-    found = _PSYCOPG_SQL.get(id(stmt))
-    if found is None or found[0] is not stmt:
-        from sqlalchemy.dialects.postgresql.psycopg import dialect
-        found = _PSYCOPG_SQL[id(stmt)] = (stmt, stmt.compile(dialect=dialect()))
-    compiled = found[1]
     pipe = Pipeline()
     pipe.add("SET LOCAL plan_cache_mode = force_generic_plan", returns=False)
-    rows = pipe.add(compiled.string, compiled.construct_params(params))
+    rows = pipe.add(stmt, params)     # built once per shape (_list_statement), compiled once
     pipe.add("SET LOCAL plan_cache_mode TO DEFAULT", returns=False)
     pipe.run()
     return rows.rows
