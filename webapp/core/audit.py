@@ -23,6 +23,7 @@ from enum import Enum
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm.attributes import PASSIVE_NO_INITIALIZE
 
 from webapp.core.clock import now
 from webapp.core.tenancy import TenantScoped, current_org_id_or_none
@@ -168,11 +169,17 @@ def _jsonable(values):
 _VERSIONS = "smepulse_audit_versions"
 
 
+def history(state, key: str):
+    """An attribute's unflushed history, as `state.attrs[key].history` gives it, without building
+    `state.attrs` (an AttributeState for every attribute of the object, on first use) for one."""
+    return state.get_history(key, PASSIVE_NO_INITIALIZE)
+
+
 def _version_change(state) -> tuple | None:
     """(old, new) of a versioned document's version, from its unflushed history."""
     if state.mapper.version_id_col is None or "version" not in state.committed_state:
         return None
-    hist = state.attrs.version.history
+    hist = history(state, "version")
     if not hist.has_changes():
         return None
     return (hist.deleted[0] if hist.deleted else None), (hist.added[0] if hist.added else None)
@@ -197,7 +204,7 @@ def update_row(obj, name: str | None = None, versions: dict | None = None) -> di
     for key in _column_list(type(obj)):
         if key not in changed or versioned and key == "version":
             continue
-        hist = state.attrs[key].history
+        hist = history(state, key)
         if hist.has_changes():
             old[key] = _plain(hist.deleted[0] if hist.deleted else None)
             new[key] = _plain(hist.added[0] if hist.added else None)

@@ -264,7 +264,7 @@ def queue_updates(pipe: Pipeline, objects) -> None:
             prop = mapper.attrs.get(key)
             if not isinstance(prop, sa.orm.ColumnProperty) or len(prop.columns) != 1:
                 raise RuntimeError(f"{type(obj).__name__}.{key} is not a plain column: flush the object instead")
-            hist = state.attrs[key].history
+            hist = audit.history(state, key)
             if hist.has_changes():
                 values[key] = (prop.columns[0], hist.added[0] if hist.added else None)
         if not values:
@@ -286,7 +286,7 @@ def queue_updates(pipe: Pipeline, objects) -> None:
         params = {"pk": obj.id, "org": getattr(obj, "org_id", None)}
         if version is not None:
             key = mapper.get_property_by_column(version).key
-            hist = state.attrs[key].history
+            hist = audit.history(state, key)
             params["version"] = hist.deleted[0] if hist.deleted else getattr(obj, key)
         for k in keys:
             column, value = values[k]

@@ -15,6 +15,7 @@ check: a second wall for anything that slips past the ORM.
 """
 from __future__ import annotations
 
+import weakref
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 from flask import abort
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, with_loader_criteria
+from sqlalchemy.orm.attributes import PASSIVE_NO_INITIALIZE
 from sqlalchemy.sql.util import find_tables
 
 from webapp.extensions import db
@@ -187,6 +189,25 @@ def _criteria(org_id: int):
 
 _criteria_by_org: dict[int, object] = {}
 
+_scoped_by_statement: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _scoped_once(statement, org_id: int, option):
+    """`statement.options(option)` for a statement built once (`execution_options(built_once=True)`:
+    a hot path's statement kept in a module), made once per organization and kept while the
+    statement lives: SQLAlchemy finds a statement's compiled form by a key it works out from the
+    whole statement, and keeps that key on the statement object, so a statement made anew for each
+    execution is walked through again every time."""
+    by_org = _scoped_by_statement.get(statement)
+    if by_org is None:
+        by_org = _scoped_by_statement[statement] = {}
+    scoped = by_org.get(org_id)
+    if scoped is None:
+        if len(by_org) > 1_000:
+            by_org.clear()
+        scoped = by_org[org_id] = statement.options(option)
+    return scoped
+
 
 def install() -> None:
     """Register the session events once per process."""
@@ -206,11 +227,16 @@ def install() -> None:
                 raise NoTenant("A scoped table was queried with no organization set.")
             return
         option = _criteria(org_id)
+        statement = state.statement
         # A lazy load, or the reload of an expired object, carries the options its object was
         # loaded with (this one among them): adding it again would make every such load a new
         # statement to compile, one option longer each time the object is reloaded.
-        if not any(o is option for o in state.statement._with_options):
-            state.statement = state.statement.options(option)
+        if any(o is option for o in statement._with_options):
+            return
+        if state.execution_options.get("built_once"):
+            state.statement = _scoped_once(statement, org_id, option)
+        else:
+            state.statement = statement.options(option)
 
     @event.listens_for(Session, "before_flush")
     def _stamp_new_rows(session, flush_context, instances):
@@ -226,7 +252,7 @@ def install() -> None:
                 raise TenantMismatch(f"{type(obj).__name__} belongs to another organization.")
         for obj in session.dirty:
             if isinstance(obj, TenantScoped):
-                history = sa.inspect(obj).attrs.org_id.history
+                history = sa.inspect(obj).get_history("org_id", PASSIVE_NO_INITIALIZE)
                 if history.deleted and history.deleted[0] is not None:
                     raise TenantMismatch("A row cannot move to another organization.")
                 if org_id is not None and obj.org_id != org_id:

@@ -90,7 +90,7 @@ def create_default_location(org) -> None:
 
 
 def default_location() -> Location:
-    loc = db.session.scalars(sa.select(Location).where(Location.is_default.is_(True))).first()
+    loc = db.session.scalars(sa.select(Location).where(Location.is_default.is_(True)).order_by(Location.id)).first()
     if loc is None:
         raise DomainError("There is no default location; add one under Stock → Locations.")
     return loc
@@ -233,11 +233,14 @@ def available(product: Product, location: Location, batch: Batch | None = None) 
     return Decimal(db.session.scalar(stmt))
 
 
-def fefo_batches(product: Product, location: Location, on: date, *, include_expired: bool = False):
-    """(batch, quantity) at a location, first expiry first; batches without expiry last."""
+def fefo_batches(product: Product, location: Location | None, on: date, *, include_expired: bool = False):
+    """(batch, quantity) at a location (None: the default location, found by the same statement),
+    first expiry first; batches without expiry last."""
+    where = (StockBalance.location_id == location.id if location is not None else
+             StockBalance.location_id == sa.select(Location.id).where(Location.is_default.is_(True))
+             .order_by(Location.id).limit(1).scalar_subquery())
     stmt = (sa.select(Batch, StockBalance.quantity).join(StockBalance, StockBalance.batch_id == Batch.id)
-            .where(StockBalance.product_id == product.id, StockBalance.location_id == location.id,
-                   StockBalance.quantity > 0)
+            .where(StockBalance.product_id == product.id, where, StockBalance.quantity > 0)
             .order_by(Batch.expiry_date.is_(None), Batch.expiry_date, Batch.id))
     rows = db.session.execute(stmt).all()
     return [(b, q) for b, q in rows if include_expired or not b.expired_on(on)]

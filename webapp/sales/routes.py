@@ -1,6 +1,7 @@
 """Quotes, orders and invoices: lists, the htmx line editor, post, cancel, convert, print."""
 from __future__ import annotations
 
+import functools
 
 import sqlalchemy as sa
 from flask import abort, flash, g, redirect, request, url_for
@@ -86,12 +87,11 @@ def _words(doc: SalesDocument) -> str | None:
 
 
 def _batches(doc: SalesDocument, lines) -> dict:
-    """The batches a draft's batch-tracked lines may choose from, by line id."""
-    batches, location = {}, None
+    """The batches a draft's batch-tracked lines may choose from (at the default location), by line id."""
+    batches = {}
     for line in lines:
         if doc.status == DRAFT and line.product is not None and line.product.tracks_batches:
-            location = location or inventory.default_location()
-            batches[line.id] = inventory.fefo_batches(line.product, location, doc.date, include_expired=True)
+            batches[line.id] = inventory.fefo_batches(line.product, None, doc.date, include_expired=True)
     return batches
 
 
@@ -163,6 +163,14 @@ def _line_response(doc, line=None, form=None, error=None, status=200):
                            batches=_batches(doc, [line] if line is not None else []))
 
 
+@functools.cache
+def _document_with_lines() -> sa.Select:
+    """Built once: the statement of every line edit."""
+    return (sa.select(SalesDocument).where(SalesDocument.id == sa.bindparam("doc_id"))
+            .options(lazyload(SalesDocument.customer), joinedload(SalesDocument.lines).joinedload(SalesLine.product))
+            .execution_options(built_once=True))
+
+
 def _document_with_lines_or_404(doc_id: int) -> SalesDocument:
     """The document with its lines and their products in one statement (get_or_404's rules);
     its customer only if something asks for it (the line editor does not)."""
@@ -172,9 +180,7 @@ def _document_with_lines_or_404(doc_id: int) -> SalesDocument:
         abort(404)
     if not 0 < doc_id <= MAX_ID:
         abort(404)
-    doc = db.session.scalars(sa.select(SalesDocument).where(SalesDocument.id == doc_id).options(
-        lazyload(SalesDocument.customer), joinedload(SalesDocument.lines).joinedload(SalesLine.product))
-    ).unique().first()
+    doc = db.session.scalars(_document_with_lines(), {"doc_id": doc_id}).unique().first()
     if doc is None:
         abort(404)
     return doc
