@@ -41,6 +41,27 @@ def test_queries_see_only_the_current_organization(app, ctx):
         assert db.session.scalars(sa.select(NumberSeries)).one().width == 5
 
 
+def test_a_statement_built_once_is_scoped_to_each_organization_in_turn(app, ctx):
+    """`built_once` statements keep their organization's option per organization: the statement
+    kept for one organization is never the one another runs."""
+    a, _ = create_org()
+    b, _ = create_org()
+    for org, prefix in ((a, "A-"), (b, "B-")):
+        with tenant(org):
+            set_series("invoice", prefix)
+            db.session.commit()
+    stmt = (sa.select(NumberSeries.prefix).where(NumberSeries.kind == sa.bindparam("kind"))
+            .execution_options(built_once=True))
+    for _ in range(3):
+        for org, prefix in ((a, "A-"), (b, "B-")):
+            with tenant(org):
+                assert db.session.scalars(stmt, {"kind": "invoice"}).all() == [prefix]
+                db.session.rollback()
+    with no_tenant():
+        with pytest.raises(NoTenant):
+            db.session.scalars(stmt, {"kind": "invoice"}).all()
+
+
 def test_new_rows_are_stamped_and_foreign_rows_refused(app, ctx):
     a, _ = create_org()
     b, _ = create_org()
