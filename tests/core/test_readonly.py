@@ -138,7 +138,7 @@ def test_gets_run_read_only_end_with_commit_and_keep_prepared_statements(app, cl
         assert len(used) == 1, "one pooled connection served the requests in turn"
         (dbapi_connection,) = used.values()
         prepared = dbapi_connection.execute(
-            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%FROM user_session%'").fetchone()[0]
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%JOIN user_session%'").fetchone()[0]
         dbapi_connection.rollback()
         assert prepared == 1, "the sign-in look-up stayed prepared from one GET to the next"
 

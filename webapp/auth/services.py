@@ -128,25 +128,25 @@ def start_session(user: User, *, remember: bool = False, ip: str | None = None,
 def _session_statement(postgres: bool) -> sa.Select:
     """Built once: the statement runs on every request, before any organization is chosen (none of
     its tables belongs to one, so the tenancy check is told to skip it rather than search it).
+    It returns the user of a live session (not revoked, not expired) with its memberships and
+    their organizations, or nothing; the session row itself is not loaded.
 
     On PostgreSQL it also writes the row-level-security setting for the organization the browser
-    last worked in, when the session's user is an active member of it (the request then needs
-    no statement of its own for the setting): `set_config` returns what it wrote."""
+    last worked in, when the user is an active member of it (the request then needs no statement
+    of its own for the setting): `set_config` returns what it wrote."""
     from webapp.orgs.models import Membership
-    stmt = sa.select(UserSession)
+    live = (UserSession.token_hash == sa.bindparam("token_hash"), UserSession.revoked_at.is_(None),
+            UserSession.expires_at > sa.bindparam("now", type_=UserSession.expires_at.type))
+    stmt = sa.select(User)
     if postgres:
         member = sa.orm.aliased(Membership)
-        # Only for a live session (a revoked or expired one is anonymous, and gets no organization).
         org = (sa.select(sa.cast(member.org_id, sa.String))
-               .where(member.user_id == UserSession.user_id, member.org_id == sa.bindparam("org_id"),
-                      member.active.is_(True), UserSession.revoked_at.is_(None),
-                      UserSession.expires_at > sa.bindparam("now", type_=UserSession.expires_at.type))
+               .where(member.user_id == User.id, member.org_id == sa.bindparam("org_id"), member.active.is_(True))
                .scalar_subquery())
         # The name written out (not a parameter): core.tx tells the tenant's setting from a write by it.
-        stmt = sa.select(UserSession, sa.func.set_config(sa.literal_column("'app.org_id'"), sa.func.coalesce(org, ""),
-                                                          True))
-    return (stmt.where(UserSession.token_hash == sa.bindparam("token_hash"))
-            .options(joinedload(UserSession.user).joinedload(User.memberships).joinedload(Membership.organization))
+        stmt = sa.select(User, sa.func.set_config(sa.literal_column("'app.org_id'"), sa.func.coalesce(org, ""), True))
+    return (stmt.join(UserSession, UserSession.user_id == User.id).where(*live)
+            .options(joinedload(User.memberships).joinedload(Membership.organization))
             .execution_options(all_tenants=True))
 
 
@@ -158,21 +158,16 @@ def load_session(token: str | None, org_id: int | None = None) -> User | None:
     from webapp.core.tenancy import setting_written
     session = db.session()
     postgres = session.get_bind().dialect.name == "postgresql"
-    # One round trip for the session, its user, memberships and organizations:
-    # this runs on every request.
-    params = {"token_hash": _hash_token(token)}
+    # One round trip for the user, its memberships and organizations: this runs on every request.
+    params = {"token_hash": _hash_token(token), "now": now()}
     if postgres:
         params["org_id"] = org_id if isinstance(org_id, int) and 0 < org_id < 2**63 else 0
-        params["now"] = now()
     found = session.execute(_session_statement(postgres), params).unique().first()
     if found is None:
         return None
     if postgres:
         setting_written(session, found[1])
-    row = found[0]
-    if row.revoked_at is not None or row.expires_at <= now():
-        return None
-    user = row.user
+    user = found[0]
     user.session_token = token
     return user
 
