@@ -49,12 +49,17 @@ def raw_connection(app, org_id: int):
     from webapp.extensions import db
     with app.app_context():
         conn = db.engine.raw_connection()
+        # One transaction for the whole load: the app's connections are in psycopg's autocommit
+        # mode (webapp.core.begin sends their BEGIN), this one begins as psycopg does.
+        conn.driver_connection.autocommit = False
         try:
             cur = conn.cursor()
             cur.execute("SELECT set_config('app.org_id', %s, false)", (str(org_id),))
             yield conn
             conn.commit()
         finally:
+            conn.rollback()
+            conn.driver_connection.autocommit = True
             conn.close()
 
 

@@ -20,9 +20,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     from webapp.extensions import csrf, db, htmx, limiter, login_manager, migrate
     db.init_app(app)
-    from webapp.core import pool
+    from webapp.core import begin, pool
     with app.app_context():
         pool.install(db.engine, app.config["POOL_PING_IDLE_SECONDS"])
+        begin.install(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True,
                      compare_type=True)
     csrf.init_app(app)

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from webapp.core import tx
+from webapp.core.begin import take as take_begin
 from webapp.extensions import db
 
 _COMPILED: dict[sa.TextClause, str] = {}
@@ -135,9 +136,12 @@ class Pipeline:
         if any(tx.is_write(it.sql) for it in items):
             conn.info[tx.WROTE] = True
         raw = conn.connection.driver_connection
+        begin = take_begin(raw)
         cursors = []
         try:
             with raw.pipeline():
+                if begin is not None:
+                    raw.execute(begin)      # the transaction's first statements: core.begin
                 for it in items:
                     cur = raw.cursor()
                     if it.many:
