@@ -119,18 +119,29 @@ def finish(response):
     return response
 
 
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(self), microphone=(), geolocation=()"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+
+
 def security_headers(response):
+    """Each header unless the view set its own. (The names present are read once: werkzeug's
+    `setdefault` and `in` raise and catch an exception for every header that is not there.)"""
     h = response.headers
-    h.setdefault("Content-Security-Policy", CSP)
-    h.setdefault("X-Content-Type-Options", "nosniff")
-    h.setdefault("X-Frame-Options", "DENY")
-    h.setdefault("Referrer-Policy", "same-origin")
-    h.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
-    h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if current_app.config.get("SESSION_COOKIE_SECURE"):
-        h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    if request.endpoint != "static" and "Cache-Control" not in h:
-        h["Cache-Control"] = "no-store"
+    present = {name.lower() for name in h.keys()}
+    for name, value in SECURITY_HEADERS:
+        if name.lower() not in present:
+            h.add(name, value)
+    if current_app.config.get("SESSION_COOKIE_SECURE") and "strict-transport-security" not in present:
+        h.add(*HSTS)
+    if request.endpoint != "static" and "cache-control" not in present:
+        h.add("Cache-Control", "no-store")
     return response
 
 
