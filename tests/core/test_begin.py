@@ -23,7 +23,7 @@ def commands(monkeypatch):
     original = psycopg.Connection._exec_command
 
     def spy(self, command, *args, **kwargs):
-        seen.append(bytes(command).decode())
+        seen.append(bytes(command).decode() if isinstance(command, (bytes, bytearray, memoryview)) else str(command))
         return original(self, command, *args, **kwargs)
     monkeypatch.setattr(psycopg.Connection, "_exec_command", spy)
     return seen
@@ -102,3 +102,55 @@ def test_the_begin_carries_the_connections_settings(app, ctx):
         assert start_command(raw) == "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY NOT DEFERRABLE"
     finally:
         raw.read_only, raw.isolation_level, raw.deferrable = before
+
+
+def _backend_pid() -> int:
+    return db.session.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+
+
+def test_a_connection_lost_in_a_transaction_is_rolled_back_and_replaced(app, ctx):
+    pid = _backend_pid()
+    with db.engine.connect() as admin:
+        admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        admin.commit()
+    with pytest.raises(sa.exc.OperationalError) as lost:
+        db.session.execute(sa.text("SELECT 1"))
+    assert lost.value.connection_invalidated
+    db.session.rollback()           # not PendingRollbackError: the lost connection is let go
+    assert _backend_pid() != pid
+    db.session.rollback()
+
+
+def test_an_autocommit_connection_gets_no_begin(app, ctx):
+    org_id, _ = create_org("Autocommit Traders")
+    db.session.commit()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE organization")     # refused inside a transaction block
+        conn.execute(sa.text("UPDATE organization SET name = 'Committed as it ran' WHERE id = :id"), {"id": org_id})
+    assert _name_seen_by_another_connection(org_id) == "Committed as it ran"
+    # Back in the pool, the connection begins with the app's BEGIN again, not psycopg's.
+    with db.engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert raw.autocommit is True and raw.isolation_level is None
+        conn.execute(sa.text("SELECT 1"))
+        assert raw.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+        conn.rollback()
+
+
+def test_first_statements_a_pipeline_cannot_carry_begin_on_their_own(app, ctx, commands):
+    org_id, _ = create_org("Streamed Traders")
+    db.session.commit()
+    # A server-side cursor (stream_results) as the transaction's first statement.
+    with db.engine.connect() as conn:
+        result = conn.execution_options(stream_results=True).execute(
+            sa.text("SELECT name FROM organization WHERE id = :id"), {"id": org_id})
+        assert result.scalars().all() == ["Streamed Traders"]
+        assert conn.connection.driver_connection.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+        conn.rollback()
+    # Several statements without parameters (the simple query protocol), first in their transaction.
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql(f"UPDATE organization SET name = 'Two statements' WHERE id = {org_id}; SELECT 1")
+        assert conn.connection.driver_connection.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+        conn.rollback()
+    assert _name_seen_by_another_connection(org_id) == "Streamed Traders"
+    assert not any(c.startswith("BEGIN") for c in commands), commands

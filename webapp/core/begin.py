@@ -19,12 +19,19 @@ The BEGIN carries what psycopg's would: the connection's `isolation_level`,
 
 A statement sent while no transaction was begun by SQLAlchemy (the pool's
 ping of an idle connection) runs on its own, as autocommit does; nothing of
-the app writes that way. A connection whose isolation level SQLAlchemy sets
-(execution_options(isolation_level=...)) leaves autocommit mode and begins
-as psycopg does; the mark is then ignored, so nothing is begun twice.
+the app writes that way. Code that uses the psycopg connection directly calls
+`begin_now` (or `take`, as `core.pipeline` does) before its first statement.
+Where a pipeline cannot carry the first statement, the BEGIN goes on its own
+first, as psycopg's did: a server-side cursor, and a statement without
+parameters (it may be several, which only the simple query protocol takes).
+A connection lent with `execution_options(isolation_level="AUTOCOMMIT")` gets
+no BEGIN. One lent with another isolation level leaves autocommit mode (SQLAlchemy
+sets the level through psycopg) and begins as psycopg does, the mark ignored;
+it is put back in autocommit mode when it returns to the pool.
 """
 from __future__ import annotations
 
+import psycopg
 from sqlalchemy import event
 
 _MARK = "_smepulse_begin"
@@ -52,11 +59,29 @@ def take(raw) -> str | None:
     return start_command(raw)
 
 
-def _with_begin(cursor, begin: str, send) -> None:
+def begin_now(raw) -> None:
+    """Send the pending BEGIN on its own, if there is one: for code that uses the psycopg
+    connection directly (not through SQLAlchemy or `core.pipeline`), before its first statement;
+    without it such a statement would run in autocommit mode."""
+    begin = take(raw)
+    if begin is not None:
+        raw.execute(begin)
+
+
+def _send_after_begin(cursor, send) -> bool:
+    """Send the statement behind the pending BEGIN, if any (True: sent, False: SQLAlchemy sends it).
+    A server-side cursor cannot be opened in a pipeline: its BEGIN goes first, on its own."""
     raw = cursor.connection
+    begin = take(raw)
+    if begin is None:
+        return False
+    if isinstance(cursor, psycopg.ServerCursor):
+        raw.execute(begin)
+        return False
     with raw.pipeline():
         raw.execute(begin)
         send()
+    return True
 
 
 def install(engine) -> None:
@@ -69,38 +94,46 @@ def install(engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _mark(conn):
+        # A connection asked to run in autocommit mode gets no BEGIN: each statement commits as it runs.
+        if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return
         setattr(conn.connection.driver_connection, _MARK, True)
 
     def _unmark(conn):
+        # An invalidated connection (lost mid-transaction) is being rolled back and will be replaced:
+        # asking for its DBAPI connection would try to reconnect first, and fail.
+        if conn.invalidated:
+            return
         setattr(conn.connection.driver_connection, _MARK, False)
     event.listen(engine, "commit", _unmark)
     event.listen(engine, "rollback", _unmark)
 
     @event.listens_for(engine, "checkin")
     def _returned(dbapi_connection, record):
-        if dbapi_connection is not None:
-            setattr(dbapi_connection, _MARK, False)
+        if dbapi_connection is None:
+            return
+        setattr(dbapi_connection, _MARK, False)
+        # SQLAlchemy puts back the isolation level a connection was lent with by leaving psycopg's
+        # autocommit mode (psycopg would then send its own BEGIN for the rest of the connection's life).
+        if not dbapi_connection.autocommit and \
+                dbapi_connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            dbapi_connection.autocommit = True
+            dbapi_connection.isolation_level = None
 
     @event.listens_for(engine, "do_execute")
     def _execute(cursor, statement, parameters, context):
-        begin = take(cursor.connection)
-        if begin is None:
-            return None        # SQLAlchemy sends it as usual
-        _with_begin(cursor, begin, lambda: cursor.execute(statement, parameters))
-        return True
+        if not parameters:
+            # Without parameters the statement may be several (psycopg sends it by the simple
+            # query protocol), which a pipeline does not take: the BEGIN goes first, on its own.
+            begin_now(cursor.connection)
+            return None
+        return _send_after_begin(cursor, lambda: cursor.execute(statement, parameters)) or None
 
     @event.listens_for(engine, "do_execute_no_params")
     def _execute_no_params(cursor, statement, context):
-        begin = take(cursor.connection)
-        if begin is None:
-            return None
-        _with_begin(cursor, begin, lambda: cursor.execute(statement))
-        return True
+        begin_now(cursor.connection)
+        return None
 
     @event.listens_for(engine, "do_executemany")
     def _executemany(cursor, statement, parameters, context):
-        begin = take(cursor.connection)
-        if begin is None:
-            return None
-        _with_begin(cursor, begin, lambda: cursor.executemany(statement, parameters))
-        return True
+        return _send_after_begin(cursor, lambda: cursor.executemany(statement, parameters)) or None
